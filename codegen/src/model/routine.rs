@@ -1,0 +1,224 @@
+//! Functions, procedures and triggers.
+
+use super::security::Grant;
+use super::{Ident, PgType, QualifiedName, SqlExpr};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+use std::fmt;
+
+/// The key of a routine: its name and input argument types (PostgreSQL's overloading rule).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct FunctionId {
+    /// Schema-qualified name.
+    pub name: QualifiedName,
+    /// Types of the `IN`, `INOUT` and `VARIADIC` arguments, in order.
+    pub arg_types: Vec<PgType>,
+}
+
+impl fmt::Display for FunctionId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}(", self.name)?;
+        for (i, t) in self.arg_types.iter().enumerate() {
+            if i > 0 {
+                f.write_str(", ")?;
+            }
+            write!(f, "{t}")?;
+        }
+        f.write_str(")")
+    }
+}
+
+/// `FUNCTION` or `PROCEDURE`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FunctionKind {
+    /// `CREATE FUNCTION`.
+    Function,
+    /// `CREATE PROCEDURE`.
+    Procedure,
+}
+
+/// `CREATE FUNCTION` / `CREATE PROCEDURE`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Function {
+    /// Name and signature.
+    pub id: FunctionId,
+    /// Function or procedure.
+    pub kind: FunctionKind,
+    /// All arguments in order, including `OUT` and `TABLE` columns.
+    pub args: Vec<FunctionArg>,
+    /// Return type; `None` for procedures.
+    pub returns: Option<FunctionReturn>,
+    /// `LANGUAGE`.
+    pub language: String,
+    /// The body.
+    pub body: FunctionBody,
+    /// `IMMUTABLE` / `STABLE` / `VOLATILE`.
+    pub volatility: Volatility,
+    /// `STRICT` (`RETURNS NULL ON NULL INPUT`).
+    pub strict: bool,
+    /// `SECURITY DEFINER`.
+    pub security_definer: bool,
+    /// `LEAKPROOF`.
+    pub leakproof: bool,
+    /// `PARALLEL`.
+    pub parallel: ParallelSafety,
+    /// `COST` (PostgreSQL's default: 1 for C and internal functions, 100 otherwise).
+    pub cost: u32,
+    /// `ROWS` for set-returning functions (default 1000), 0 otherwise.
+    pub rows: u32,
+    /// `SET name = value` clauses, sorted, as `name=value`.
+    pub config: Vec<String>,
+    /// `GRANT EXECUTE` (beyond PostgreSQL's default of `EXECUTE` to `PUBLIC`, which is
+    /// recorded as a grant to `public`).
+    pub grants: BTreeSet<Grant>,
+    /// `COMMENT ON FUNCTION`.
+    pub comment: Option<String>,
+}
+
+/// One argument of a routine.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FunctionArg {
+    /// `IN`, `OUT`, `INOUT`, `VARIADIC` or `TABLE` (a column of `RETURNS TABLE`).
+    pub mode: ArgMode,
+    /// Name, if any.
+    pub name: Option<Ident>,
+    /// Type.
+    pub ty: PgType,
+    /// `DEFAULT`, canonical (`pg_get_function_arg_default`).
+    pub default: Option<SqlExpr>,
+}
+
+/// Argument mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ArgMode {
+    /// `IN` (the default).
+    In,
+    /// `OUT`.
+    Out,
+    /// `INOUT`.
+    InOut,
+    /// `VARIADIC`.
+    Variadic,
+    /// A column of `RETURNS TABLE (…)`.
+    Table,
+}
+
+/// What a function returns.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FunctionReturn {
+    /// `SETOF`.
+    pub setof: bool,
+    /// The type (`trigger`, `void`, `record` for `RETURNS TABLE` and `OUT` arguments…).
+    pub ty: PgType,
+}
+
+/// A routine's body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FunctionBody {
+    /// `AS $$…$$`: PostgreSQL stores the text as written (`prosrc`), so it is its canonical
+    /// form; for C functions, `obj_file` and `link_symbol` joined by a newline.
+    Source(String),
+    /// A SQL-standard body (`BEGIN ATOMIC … END` or `RETURN expr`), canonical
+    /// (`pg_get_function_sqlbody`).
+    Atomic(SqlExpr),
+}
+
+/// Volatility category.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Volatility {
+    /// `IMMUTABLE`.
+    Immutable,
+    /// `STABLE`.
+    Stable,
+    /// `VOLATILE` (the default).
+    #[default]
+    Volatile,
+}
+
+/// `PARALLEL`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ParallelSafety {
+    /// `PARALLEL UNSAFE` (the default).
+    #[default]
+    Unsafe,
+    /// `PARALLEL RESTRICTED`.
+    Restricted,
+    /// `PARALLEL SAFE`.
+    Safe,
+}
+
+/// `CREATE TRIGGER` (a child of its table).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Trigger {
+    /// Name (unique per table).
+    pub name: Ident,
+    /// `BEFORE`, `AFTER` or `INSTEAD OF`.
+    pub timing: TriggerTiming,
+    /// Events.
+    pub events: TriggerEvents,
+    /// `FOR EACH ROW` (true) or `FOR EACH STATEMENT`.
+    pub for_each_row: bool,
+    /// `WHEN (condition)`, canonical (from `pg_get_triggerdef`).
+    pub when: Option<SqlExpr>,
+    /// The trigger function.
+    pub function: QualifiedName,
+    /// Arguments passed to the function, as strings.
+    pub args: Vec<String>,
+    /// `CREATE CONSTRAINT TRIGGER`, with its deferrability.
+    pub constraint: Option<super::Deferrable>,
+    /// `REFERENCING OLD TABLE AS …`.
+    pub old_table: Option<Ident>,
+    /// `REFERENCING NEW TABLE AS …`.
+    pub new_table: Option<Ident>,
+    /// `ALTER TABLE … ENABLE/DISABLE TRIGGER` state.
+    pub firing: TriggerFiring,
+    /// `COMMENT ON TRIGGER`.
+    pub comment: Option<String>,
+}
+
+/// Trigger timing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TriggerTiming {
+    /// `BEFORE`.
+    Before,
+    /// `AFTER`.
+    After,
+    /// `INSTEAD OF` (views).
+    InsteadOf,
+}
+
+/// The events a trigger fires on.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TriggerEvents {
+    /// `INSERT`.
+    pub insert: bool,
+    /// `UPDATE`.
+    pub update: bool,
+    /// `UPDATE OF col, …` columns, in order; empty = any column.
+    pub update_columns: Vec<Ident>,
+    /// `DELETE`.
+    pub delete: bool,
+    /// `TRUNCATE`.
+    pub truncate: bool,
+}
+
+/// Whether and when a trigger fires (`pg_trigger.tgenabled`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TriggerFiring {
+    /// Fires in origin and local mode (the default, `O`).
+    #[default]
+    Origin,
+    /// `DISABLE TRIGGER` (`D`).
+    Disabled,
+    /// `ENABLE REPLICA TRIGGER` (`R`).
+    Replica,
+    /// `ENABLE ALWAYS TRIGGER` (`A`).
+    Always,
+}
