@@ -2,7 +2,7 @@
 //! domains, composite types, sequences and views.
 
 use super::security::Grant;
-use super::{CheckConstraint, Ident, Index, PgType, QualifiedName, SqlExpr};
+use super::{CheckConstraint, Ident, Index, PgType, QualifiedName, SqlExpr, Trigger};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 
@@ -144,6 +144,8 @@ pub struct View {
     pub options: Vec<String>,
     /// Indexes (materialized views only), sorted by name.
     pub indexes: Vec<Index>,
+    /// Triggers (`INSTEAD OF` on plain views), sorted by name.
+    pub triggers: Vec<Trigger>,
     /// Grants.
     pub grants: BTreeSet<Grant>,
     /// `COMMENT ON VIEW`.

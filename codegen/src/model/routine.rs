@@ -69,9 +69,11 @@ pub struct Function {
     pub rows: u32,
     /// `SET name = value` clauses, sorted, as `name=value`.
     pub config: Vec<String>,
-    /// `GRANT EXECUTE` (beyond PostgreSQL's default of `EXECUTE` to `PUBLIC`, which is
-    /// recorded as a grant to `public`).
+    /// `GRANT EXECUTE` to roles other than the owner and `PUBLIC`.
     pub grants: BTreeSet<Grant>,
+    /// Whether `PUBLIC` may execute it: PostgreSQL's default is true;
+    /// `REVOKE EXECUTE … FROM PUBLIC` makes it false.
+    pub public_execute: bool,
     /// `COMMENT ON FUNCTION`.
     pub comment: Option<String>,
 }
