@@ -5,3 +5,4 @@
 //! README for the whole picture.
 
 pub mod model;
+pub mod sqlscript;

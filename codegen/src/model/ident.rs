@@ -252,8 +252,9 @@ const RESERVED_KEYWORDS: &[&str] = &[
     "xmltable",
 ];
 
-/// A schema-qualified name (`schema.name`). `Display` quotes each part when needed.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+/// A schema-qualified name (`schema.name`). `Display` quotes each part when needed; serde uses
+/// the same text, so it can key JSON maps.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct QualifiedName {
     /// The namespace (`public` unless said otherwise).
     pub schema: Ident,
@@ -283,6 +284,24 @@ impl QualifiedName {
             [name] => Some(Self::new(default_schema, name.clone())),
             [schema, name] => Some(Self::new(schema.clone(), name.clone())),
             _ => None,
+        }
+    }
+}
+
+impl Serialize for QualifiedName {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for QualifiedName {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        match split_qualified(&text).as_deref() {
+            Some([schema, name]) => Ok(QualifiedName::new(schema.clone(), name.clone())),
+            _ => Err(serde::de::Error::custom(format!(
+                "`{text}` is not a schema-qualified name"
+            ))),
         }
     }
 }

@@ -7,12 +7,83 @@ use std::collections::BTreeSet;
 use std::fmt;
 
 /// The key of a routine: its name and input argument types (PostgreSQL's overloading rule).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+/// Serialised as `schema.name(type, type)`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct FunctionId {
     /// Schema-qualified name.
     pub name: QualifiedName,
     /// Types of the `IN`, `INOUT` and `VARIADIC` arguments, in order.
     pub arg_types: Vec<PgType>,
+}
+
+impl Serialize for FunctionId {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for FunctionId {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        FunctionId::parse(&text).ok_or_else(|| {
+            serde::de::Error::custom(format!("`{text}` is not `schema.name(types)`"))
+        })
+    }
+}
+
+impl FunctionId {
+    /// Parses the `Display` form, `schema.name(type, type)`.
+    pub fn parse(text: &str) -> Option<FunctionId> {
+        // The argument list is the last top-level parenthesis (names may contain parentheses
+        // only when quoted, and types only inside their own modifiers).
+        let text = text.trim().strip_suffix(')')?;
+        let mut depth = 0usize;
+        let mut in_quotes = false;
+        let mut open = None;
+        for (i, c) in text.char_indices() {
+            match c {
+                '"' => in_quotes = !in_quotes,
+                '(' if !in_quotes => {
+                    if depth == 0 && open.is_none() {
+                        open = Some(i);
+                    }
+                    depth += 1;
+                }
+                ')' if !in_quotes => depth = depth.checked_sub(1)?,
+                _ => {}
+            }
+        }
+        let open = open?;
+        let name = match super::split_qualified(&text[..open])?.as_slice() {
+            [schema, name] => QualifiedName::new(schema.clone(), name.clone()),
+            _ => return None,
+        };
+        let mut arg_types = Vec::new();
+        let args = &text[open + 1..];
+        if !args.trim().is_empty() {
+            let mut depth = 0usize;
+            let mut in_quotes = false;
+            let mut start = 0;
+            let mut parts = Vec::new();
+            for (i, c) in args.char_indices() {
+                match c {
+                    '"' => in_quotes = !in_quotes,
+                    '(' if !in_quotes => depth += 1,
+                    ')' if !in_quotes => depth = depth.checked_sub(1)?,
+                    ',' if !in_quotes && depth == 0 => {
+                        parts.push(&args[start..i]);
+                        start = i + 1;
+                    }
+                    _ => {}
+                }
+            }
+            parts.push(&args[start..]);
+            for part in parts {
+                arg_types.push(PgType::parse(part, "pg_catalog").ok()?);
+            }
+        }
+        Some(FunctionId { name, arg_types })
+    }
 }
 
 impl fmt::Display for FunctionId {
@@ -223,4 +294,32 @@ pub enum TriggerFiring {
     Replica,
     /// `ENABLE ALWAYS TRIGGER` (`A`).
     Always,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn function_ids_round_trip_through_text() {
+        let id = FunctionId {
+            name: QualifiedName::new("app", "Weird(name"),
+            arg_types: vec![
+                PgType::Numeric {
+                    precision: Some(12),
+                    scale: Some(2),
+                },
+                PgType::Array(Box::new(PgType::Named(QualifiedName::public("status")))),
+                PgType::Text,
+            ],
+        };
+        let text = id.to_string();
+        assert_eq!(
+            text,
+            "app.\"Weird(name\"(numeric(12,2), public.status[], text)"
+        );
+        assert_eq!(FunctionId::parse(&text), Some(id));
+        let json = serde_json::to_string(&FunctionId::parse("public.f()").unwrap()).unwrap();
+        assert_eq!(json, "\"public.f()\"");
+    }
 }

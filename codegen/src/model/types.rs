@@ -9,9 +9,8 @@ use super::ident::{QualifiedName, quote_ident, split_qualified};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-/// A column, attribute, argument or domain type.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+/// A column, attribute, argument or domain type. Serialised as its canonical text.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum PgType {
     /// `smallint` (`int2`).
     SmallInt,
@@ -417,6 +416,20 @@ fn parse_base(base: &str, default_schema: &str) -> Result<PgType, String> {
         _ => return Err(format!("unknown type `{base}`")),
     };
     Ok(ty)
+}
+
+impl Serialize for PgType {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for PgType {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        // Display prints built-ins unqualified and everything else qualified.
+        PgType::parse(&text, "pg_catalog").map_err(serde::de::Error::custom)
+    }
 }
 
 impl fmt::Display for PgType {
