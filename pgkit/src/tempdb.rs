@@ -1,0 +1,400 @@
+//! Throwaway databases: [`Server::create_database`] makes a uniquely named empty database and
+//! returns a [`TempDb`] guard that drops it (`WITH (FORCE)`) when it goes out of scope, also when
+//! a test panics. Databases left behind by crashed processes are swept on a server's first use.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use tokio_postgres::{Client, Config};
+
+use crate::server::Server;
+use crate::util::{self, connect, url_of};
+use crate::{Error, Result};
+
+/// PostgreSQL's identifier limit (NAMEDATALEN - 1).
+const MAX_NAME_BYTES: usize = 63;
+
+/// Length of the random part of a name.
+const RANDOM_LEN: usize = 8;
+
+/// Prefix of the comment set on every database pgkit creates; the sweep drops only databases
+/// that carry it (and match the naming scheme), never a look-alike someone made by hand.
+const MARKER: &str = "pgkit temporary database";
+
+/// Per-process counter in database names.
+static COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// A database that exists while this guard lives; dropped `WITH (FORCE)` on `Drop`.
+pub struct TempDb {
+    /// The server it lives on (kept alive: a throwaway cluster must outlive its databases).
+    server: Arc<Server>,
+    /// The database name.
+    name: String,
+}
+
+impl std::fmt::Debug for TempDb {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TempDb").field("url", &self.url()).finish()
+    }
+}
+
+impl Server {
+    /// A fresh empty database named `<prefix>_<pid>_<counter>_<random>` (lower case, at most
+    /// 63 bytes: a long prefix is shortened, the unique part never is).
+    pub async fn create_database(self: &Arc<Self>, prefix: &str) -> Result<TempDb> {
+        if self.is_local() {
+            // Best effort: a failed sweep must not stop the caller.
+            self.swept
+                .get_or_init(|| async { sweep(&self.admin_config()).await.unwrap_or(()) })
+                .await;
+        }
+        let name = unique_name(prefix);
+        let admin = connect(&self.admin_config()).await?;
+        let quoted = quote_ident(&name);
+        // language=PostgreSQL
+        let create = format!("CREATE DATABASE {quoted} TEMPLATE template0 ENCODING 'UTF8'");
+        admin
+            .batch_execute(&create)
+            .await
+            .map_err(|e| Error::query(format!("creating database {name}"), e))?;
+        let db = TempDb {
+            server: Arc::clone(self),
+            name,
+        };
+        let comment = format!(
+            "{MARKER}; pid={}; host={}",
+            std::process::id(),
+            util::hostname().replace('\'', "")
+        );
+        // language=PostgreSQL
+        let mark = format!(
+            "COMMENT ON DATABASE {quoted} IS {}",
+            quote_literal(&comment)
+        );
+        admin
+            .batch_execute(&mark)
+            .await
+            .map_err(|e| Error::query(format!("marking database {}", db.name), e))?;
+        Ok(db)
+    }
+}
+
+impl TempDb {
+    /// The database name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The server it lives on.
+    pub fn server(&self) -> &Arc<Server> {
+        &self.server
+    }
+
+    /// Connect configuration for this database.
+    pub fn config(&self) -> Config {
+        let mut config = self.server.admin_config();
+        config.dbname(&self.name);
+        config
+    }
+
+    /// `postgres://user@host:port/db`, usable by `psql` and `pg_dump` (a socket directory is
+    /// percent-encoded in the host part). Never contains a password: a server that needs one
+    /// gets it from `config().get_password()` (e.g. as `PGPASSWORD`).
+    pub fn url(&self) -> String {
+        url_of(&self.config())
+    }
+
+    /// A new connection to this database; its connection task runs on the current runtime.
+    pub async fn connect(&self) -> Result<Client> {
+        connect(&self.config()).await
+    }
+
+    /// Runs `sql` (any number of statements) with the simple-query protocol on a fresh
+    /// connection.
+    pub async fn execute_script(&self, sql: &str) -> Result<()> {
+        let client = self.connect().await?;
+        client
+            .batch_execute(sql)
+            .await
+            .map_err(|e| Error::query(format!("running a script in database {}", self.name), e))
+    }
+}
+
+impl Drop for TempDb {
+    fn drop(&mut self) {
+        // A separate thread with its own runtime works both inside a runtime (where blocking on
+        // a future is forbidden) and outside any; joining makes the drop synchronous.
+        let admin = self.server.admin_config();
+        let name = std::mem::take(&mut self.name);
+        let worker = std::thread::spawn(move || -> Result<()> {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| Error::io("starting a runtime to drop a database", e))?;
+            runtime.block_on(drop_database(&admin, &name))
+        });
+        // Errors cannot be reported from Drop; a leftover is swept by a later run.
+        let _ = worker.join();
+    }
+}
+
+/// `DROP DATABASE IF EXISTS name WITH (FORCE)` over a fresh connection to `admin`.
+async fn drop_database(admin: &Config, name: &str) -> Result<()> {
+    let client = connect(admin).await?;
+    // language=PostgreSQL
+    let sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", quote_ident(name));
+    client
+        .batch_execute(&sql)
+        .await
+        .map_err(|e| Error::query(format!("dropping database {name}"), e))
+}
+
+/// Drops databases pgkit created in processes (on this host) that no longer exist.
+async fn sweep(admin: &Config) -> Result<()> {
+    let client = connect(admin).await?;
+    // language=PostgreSQL
+    let sql = "SELECT datname, shobj_description(oid, 'pg_database') \
+               FROM pg_catalog.pg_database WHERE shobj_description(oid, 'pg_database') LIKE $1";
+    let rows = client
+        .query(sql, &[&format!("{MARKER};%")])
+        .await
+        .map_err(|e| Error::query("listing leftover databases", e))?;
+    let host = util::hostname().replace('\'', "");
+    for row in rows {
+        let name: String = row.get(0);
+        let comment: Option<String> = row.get(1);
+        let Some(pid) = parse_name(&name).map(|parts| parts.pid) else {
+            continue;
+        };
+        let same_host = comment.is_some_and(|c| c.ends_with(&format!("; host={host}")));
+        if same_host && pid != std::process::id() && !util::pid_alive(pid) {
+            // Another sweeper may win the race; IF EXISTS makes that harmless.
+            let _ = drop_database(admin, &name).await;
+        }
+    }
+    Ok(())
+}
+
+/// The parts of a pgkit database name.
+#[derive(Debug, PartialEq, Eq)]
+struct NameParts<'a> {
+    /// The (sanitised, possibly shortened) prefix.
+    prefix: &'a str,
+    /// Process id of the creator.
+    pid: u32,
+    /// Per-process counter.
+    counter: u64,
+}
+
+/// `<prefix>_<pid>_<counter>_<random>` with a sanitised prefix, at most 63 bytes.
+fn unique_name(prefix: &str) -> String {
+    let counter = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let random: String = (0..RANDOM_LEN).map(|_| fastrand::lowercase()).collect();
+    let suffix = format!("_{}_{counter}_{random}", std::process::id());
+    let mut prefix: String = prefix
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if !prefix.starts_with(|c: char| c.is_ascii_lowercase() || c == '_') {
+        prefix.insert_str(0, "pgkit");
+    }
+    prefix.truncate(MAX_NAME_BYTES.saturating_sub(suffix.len()));
+    prefix + &suffix
+}
+
+/// Reads a name made by [`unique_name`] back, `None` for any other name.
+fn parse_name(name: &str) -> Option<NameParts<'_>> {
+    let mut parts = name.rsplitn(4, '_');
+    let random = parts.next()?;
+    let counter = parts.next()?;
+    let pid = parts.next()?;
+    let prefix = parts.next()?;
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    if random.len() != RANDOM_LEN
+        || !random.bytes().all(|b| b.is_ascii_lowercase())
+        || !digits(counter)
+        || !digits(pid)
+        || prefix.is_empty()
+    {
+        return None;
+    }
+    Some(NameParts {
+        prefix,
+        pid: pid.parse().ok()?,
+        counter: counter.parse().ok()?,
+    })
+}
+
+/// `"name"` with embedded quotes doubled.
+fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// `'text'` with embedded quotes doubled (standard_conforming_strings is on since 9.1).
+fn quote_literal(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use super::*;
+
+    #[test]
+    fn names_are_unique_short_and_parseable() {
+        let long = "A_Very-Long Prefix that goes on and on and on and on and on and on and on";
+        let mut seen = HashSet::new();
+        for prefix in ["jp_test", long, "", "9lives", "ünïcode"] {
+            for _ in 0..200 {
+                let name = unique_name(prefix);
+                assert!(name.len() <= MAX_NAME_BYTES, "{name}");
+                assert_eq!(name, name.to_ascii_lowercase());
+                assert!(
+                    name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'),
+                    "{name}"
+                );
+                assert!(!name.starts_with(|c: char| c.is_ascii_digit()), "{name}");
+                let parts = parse_name(&name).unwrap();
+                assert_eq!(parts.pid, std::process::id());
+                assert!(seen.insert(name.clone()), "duplicate {name}");
+            }
+        }
+        assert!(unique_name("jp_test").starts_with("jp_test_"));
+    }
+
+    #[test]
+    fn foreign_names_do_not_parse() {
+        for name in [
+            "postgres",
+            "jobpilot",
+            "a_1_2",
+            "a_1_2_ABCDEFGH",
+            "a_x_2_abcdefgh",
+            "_1_2_abcdefgh",
+        ] {
+            assert_eq!(parse_name(name), None, "{name}");
+        }
+        assert_eq!(
+            parse_name("jp_x_12_3_abcdefgh"),
+            Some(NameParts {
+                prefix: "jp_x",
+                pid: 12,
+                counter: 3
+            })
+        );
+    }
+
+    async fn exists(server: &Server, name: &str) -> bool {
+        let client = connect(&server.admin_config()).await.unwrap();
+        // language=PostgreSQL
+        let sql = "SELECT count(*) FROM pg_catalog.pg_database WHERE datname = $1";
+        client
+            .query_one(sql, &[&name])
+            .await
+            .unwrap()
+            .get::<_, i64>(0)
+            == 1
+    }
+
+    #[tokio::test]
+    async fn create_connect_and_drop() {
+        let server = Server::shared().await.unwrap();
+        let db = server.create_database("pgkit_test").await.unwrap();
+        let name = db.name().to_owned();
+        assert!(exists(&server, &name).await);
+        db.execute_script("CREATE TABLE t (id int); INSERT INTO t VALUES (1), (2)")
+            .await
+            .unwrap();
+        let client = db.connect().await.unwrap();
+        let row = client
+            .query_one("SELECT count(*) FROM t", &[])
+            .await
+            .unwrap();
+        assert_eq!(row.get::<_, i64>(0), 2);
+        assert!(db.url().ends_with(&format!("/{name}")), "{}", db.url());
+        // An open connection does not stop the drop (WITH FORCE).
+        drop(db);
+        assert!(!exists(&server, &name).await);
+        assert!(client.simple_query("SELECT 1").await.is_err());
+    }
+
+    #[tokio::test]
+    async fn dropped_after_a_panic() {
+        let server = Server::shared().await.unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let in_thread = Arc::clone(&server);
+        let outcome = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            let db = runtime
+                .block_on(in_thread.create_database("pgkit_panic"))
+                .unwrap();
+            tx.send(db.name().to_owned()).unwrap();
+            panic!("test body failed while {} existed", db.name());
+        })
+        .join();
+        assert!(outcome.is_err());
+        let name = rx.recv().unwrap();
+        assert!(!exists(&server, &name).await, "{name} survived the panic");
+    }
+
+    #[test]
+    fn dropped_outside_a_runtime() {
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let server = runtime.block_on(Server::shared()).unwrap();
+        let db = runtime
+            .block_on(server.create_database("pgkit_sync"))
+            .unwrap();
+        let name = db.name().to_owned();
+        drop(db); // not inside block_on
+        assert!(!runtime.block_on(exists(&server, &name)));
+    }
+
+    #[tokio::test]
+    async fn sweep_drops_databases_of_dead_processes_only() {
+        let server = Server::shared().await.unwrap();
+        let admin = connect(&server.admin_config()).await.unwrap();
+        // A pid far above pid_max (4194304) is never alive.
+        let dead = format!("pgkit_sweep_{}_0_abcdefgh", 999_999_999u32);
+        let alive = unique_name("pgkit_sweep");
+        let unmarked = format!("pgkit_sweep_{}_1_abcdefgh", 999_999_999u32);
+        let host = util::hostname().replace('\'', "");
+        for (name, marked) in [(&dead, true), (&alive, true), (&unmarked, false)] {
+            admin
+                .batch_execute(&format!("DROP DATABASE IF EXISTS {}", quote_ident(name)))
+                .await
+                .unwrap();
+            admin
+                .batch_execute(&format!("CREATE DATABASE {}", quote_ident(name)))
+                .await
+                .unwrap();
+            if marked {
+                let comment = format!("{MARKER}; pid=0; host={host}");
+                admin
+                    .batch_execute(&format!(
+                        "COMMENT ON DATABASE {} IS {}",
+                        quote_ident(name),
+                        quote_literal(&comment)
+                    ))
+                    .await
+                    .unwrap();
+            }
+        }
+        sweep(&server.admin_config()).await.unwrap();
+        assert!(!exists(&server, &dead).await);
+        assert!(exists(&server, &alive).await);
+        assert!(exists(&server, &unmarked).await);
+        for name in [&alive, &unmarked] {
+            drop_database(&server.admin_config(), name).await.unwrap();
+        }
+    }
+}
