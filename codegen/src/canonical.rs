@@ -221,7 +221,8 @@ impl CanonicalLock {
         }
         let mut applied = declared.clone();
         lock.apply(&mut applied)?;
-        let differences = structural_differences(&applied.database_view(), &canonical.database_view());
+        let differences =
+            structural_differences(&applied.database_view(), &canonical.database_view());
         if differences.is_empty() {
             Ok(lock)
         } else {
@@ -366,13 +367,16 @@ mod tests {
     fn structural_change_on_the_way_is_a_mismatch() {
         let declared = schema_with_default("'x'");
         let mut canonical = schema_with_default("'x'::text");
-        if let Some(t) = canonical.tables.values_mut() .next() {
+        if let Some(t) = canonical.tables.values_mut().next() {
             t.columns[0].nullable = false;
         }
         let err = CanonicalLock::build(&declared, &canonical, "15").unwrap_err();
         let CanonicalError::Mismatch(lines) = err else {
             panic!("expected a mismatch")
         };
-        assert_eq!(lines, vec!["tables.public.t.columns[0].nullable: true != false"]);
+        assert_eq!(
+            lines,
+            vec!["tables.public.t.columns[0].nullable: true != false"]
+        );
     }
 }

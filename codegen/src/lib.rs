@@ -4,6 +4,15 @@
 //! [`model::Schema`]; outputs (SQL, Rust, reports) are computed from it. See `DESIGN.md` and the
 //! README for the whole picture.
 
-pub mod model;
-pub mod sqlscript;
 pub mod canonical;
+pub mod diagnostics;
+pub mod introspect;
+pub mod model;
+pub mod naming;
+pub mod output;
+pub mod parse;
+pub mod project;
+pub mod render;
+pub mod source;
+pub mod sqlscript;
+pub mod validate;

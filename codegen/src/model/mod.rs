@@ -37,7 +37,7 @@ pub use table::{
     CheckConstraint, Column, ColumnRustHints, Deferrable, ExclusionConstraint, FkAction, FkMatch,
     ForeignKey, Identity, Index, IndexColumn, IndexKey, PartitionBound, PartitionStrategy,
     PartitionedBy, PrimaryKey, ReplicaIdentity, RowSecurity, Table, TableRustHints,
-    UniqueConstraint,
+    UniqueConstraint, integer_max, integer_min,
 };
 pub use types::{PgType, TypeParseError};
 

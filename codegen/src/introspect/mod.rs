@@ -1,0 +1,210 @@
+//! Introspection: a live database's catalogs read back into the IR ([`Schema`]).
+//!
+//! This is the one path by which SQL reaches the model (DESIGN.md, "SQL is read by PostgreSQL"):
+//! live databases, SQL files and replayed migrations (both applied to a scratch database first)
+//! all come through [`introspect`]. It reads one consistent snapshot (a `REPEATABLE READ READ
+//! ONLY` transaction) with `search_path` emptied, so every expression PostgreSQL prints back
+//! (`pg_get_expr`, `pg_get_viewdef`, `format_type`…) is schema-qualified and deterministic, which
+//! is what makes it the canonical form the rest of the toolkit compares.
+//!
+//! The work is a fixed number of catalog queries, one per object kind over every governed schema
+//! (never one per table), in `queries/*.sql`; their rows are mapped by column name into the model
+//! with `HashMap`s keyed by oid. What the model cannot represent is listed in
+//! [`Introspection::unsupported`], never dropped silently; which schemas count and what Supabase
+//! itself owns is decided by [`Filter`].
+
+mod acl;
+mod filter;
+mod load;
+mod relations;
+mod routines;
+mod rows;
+mod types;
+
+pub use filter::{Filter, PLATFORM_EXTENSIONS, SUPABASE_SCHEMAS, is_system_schema};
+
+use crate::model::{Schema, Unsupported};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use tokio_postgres::types::ToSql;
+use tokio_postgres::{Client, Row};
+
+/// What [`introspect`] read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Introspection {
+    /// The governed part of the database, in the model's canonical form.
+    pub schema: Schema,
+    /// Objects found in governed schemas that the model cannot represent, sorted. Import refuses
+    /// to go on while there are any.
+    pub unsupported: Vec<Unsupported>,
+    /// How many catalog queries were run: a constant for a given database shape, whatever the
+    /// number of objects (the transaction's `BEGIN`/`SET`/`ROLLBACK` are not counted).
+    pub queries: usize,
+}
+
+/// Introspection failed.
+#[derive(Debug, thiserror::Error)]
+pub enum IntrospectError {
+    /// The snapshot transaction could not be started or ended.
+    #[error("introspection transaction: {message}")]
+    Transaction {
+        /// PostgreSQL's message.
+        message: String,
+        /// The driver's error.
+        #[source]
+        source: tokio_postgres::Error,
+    },
+    /// A catalog query failed.
+    #[error("catalog query `{query}` failed: {message}")]
+    Query {
+        /// The query's name (its file under `introspect/queries/`).
+        query: &'static str,
+        /// PostgreSQL's message.
+        message: String,
+        /// The driver's error.
+        #[source]
+        source: tokio_postgres::Error,
+    },
+    /// A catalog row held a value the model cannot take (an unknown action letter, a type that
+    /// does not parse…).
+    #[error("catalog query `{query}`, {object}: {message}")]
+    Row {
+        /// The query's name.
+        query: &'static str,
+        /// The object the row describes (`table public.users`).
+        object: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// The server is older than the catalogs these queries read.
+    #[error("PostgreSQL {version} is not supported: introspection needs PostgreSQL 15 or later")]
+    UnsupportedServer {
+        /// `server_version`.
+        version: String,
+    },
+}
+
+/// PostgreSQL's message for a driver error, with its detail and hint when there are any.
+fn pg_message(e: &tokio_postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => {
+            let mut m = db.message().to_owned();
+            if let Some(detail) = db.detail() {
+                m.push_str(": ");
+                m.push_str(detail);
+            }
+            if let Some(hint) = db.hint() {
+                m.push_str(" (hint: ");
+                m.push_str(hint);
+                m.push(')');
+            }
+            m
+        }
+        None => e.to_string(),
+    }
+}
+
+/// Reads the governed part of the database `client` is connected to.
+///
+/// Runs in its own `REPEATABLE READ READ ONLY` transaction, so `client` must not be inside a
+/// transaction already; nothing is written. The number of queries is fixed (see
+/// [`Introspection::queries`]); independent queries are pipelined on the one connection.
+pub async fn introspect(
+    client: &Client,
+    filter: &Filter,
+) -> Result<Introspection, IntrospectError> {
+    // language=PostgreSQL
+    let begin = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET LOCAL search_path = ''";
+    client
+        .batch_execute(begin)
+        .await
+        .map_err(|source| IntrospectError::Transaction {
+            message: pg_message(&source),
+            source,
+        })?;
+    let runner = Runner {
+        client,
+        count: AtomicUsize::new(0),
+    };
+    let result = load::load(&runner, filter).await;
+    // Nothing was written: ROLLBACK ends the snapshot whether the reading worked or not.
+    // language=PostgreSQL
+    let end = client.batch_execute("ROLLBACK").await;
+    let (schema, unsupported) = result?;
+    end.map_err(|source| IntrospectError::Transaction {
+        message: pg_message(&source),
+        source,
+    })?;
+    Ok(Introspection {
+        schema,
+        unsupported,
+        queries: runner.count.load(Ordering::Relaxed),
+    })
+}
+
+/// A catalog query: its name (for errors) and its SQL.
+pub(crate) struct Query {
+    /// The file name without `.sql`.
+    pub name: &'static str,
+    /// The SQL text.
+    pub sql: &'static str,
+}
+
+/// Declares the catalog queries from `queries/<name>.sql`.
+macro_rules! queries {
+    ($($konst:ident = $name:literal;)*) => {
+        $(
+            pub(crate) const $konst: Query = Query {
+                name: $name,
+                sql: include_str!(concat!("queries/", $name, ".sql")),
+            };
+        )*
+    };
+}
+
+queries! {
+    Q_DATABASE = "database";
+    Q_NAMESPACES = "namespaces";
+    Q_EXTENSIONS = "extensions";
+    Q_COLLATIONS = "collations";
+    Q_TYPES = "types";
+    Q_RELATIONS = "relations";
+    Q_COLUMNS = "columns";
+    Q_CONSTRAINTS = "constraints";
+    Q_INDEXES = "indexes";
+    Q_INDEX_KEYS = "index_keys";
+    Q_TRIGGERS = "triggers";
+    Q_POLICIES = "policies";
+    Q_FUNCTIONS = "functions";
+    Q_ACL = "acl";
+    Q_DEFAULT_ACL = "default_acl";
+    Q_OTHER = "other";
+    Q_BUCKETS = "buckets";
+}
+
+/// Runs catalog queries on the introspection transaction and counts them.
+pub(crate) struct Runner<'c> {
+    client: &'c Client,
+    count: AtomicUsize,
+}
+
+impl Runner<'_> {
+    /// Runs `query` with `params`.
+    pub(crate) async fn run(
+        &self,
+        query: &Query,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Vec<Row>, IntrospectError> {
+        self.count.fetch_add(1, Ordering::Relaxed);
+        self.client
+            .query(query.sql, params)
+            .await
+            .map_err(|source| IntrospectError::Query {
+                query: query.name,
+                message: pg_message(&source),
+                source,
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,59 @@
+-- Primary key, unique, foreign key, check and exclusion constraints of the relations and domains
+-- of the governed schemas ($1). Inherited constraints (conislocal = false) and partition clones
+-- (conparentid <> 0) come from their parent and are left out.
+SELECT con.oid,
+       con.conname::pg_catalog.text AS name,
+       con.contype::pg_catalog.text AS kind,
+       con.conrelid AS relation,
+       con.contypid AS domain,
+       con.condeferrable AS deferrable,
+       con.condeferred AS deferred,
+       con.convalidated AS validated,
+       con.connoinherit AS no_inherit,
+       ARRAY(SELECT a.attname::pg_catalog.text
+             FROM pg_catalog.unnest(con.conkey) WITH ORDINALITY AS k(attnum, ord)
+             JOIN pg_catalog.pg_attribute a
+               ON a.attrelid = con.conrelid AND a.attnum = k.attnum
+             ORDER BY k.ord) AS columns,
+       fn.nspname::pg_catalog.text AS referenced_schema,
+       fc.relname::pg_catalog.text AS referenced_table,
+       ARRAY(SELECT a.attname::pg_catalog.text
+             FROM pg_catalog.unnest(con.confkey) WITH ORDINALITY AS k(attnum, ord)
+             JOIN pg_catalog.pg_attribute a
+               ON a.attrelid = con.confrelid AND a.attnum = k.attnum
+             ORDER BY k.ord) AS referenced_columns,
+       con.confupdtype::pg_catalog.text AS on_update,
+       con.confdeltype::pg_catalog.text AS on_delete,
+       con.confmatchtype::pg_catalog.text AS match_type,
+       COALESCE(pg_catalog.cardinality(con.confdelsetcols), 0) AS delete_set_columns,
+       CASE WHEN con.contype = 'c' THEN pg_catalog.pg_get_expr(con.conbin, con.conrelid) END
+           AS check_expr,
+       CASE WHEN con.contype = 'x' THEN pg_catalog.pg_get_constraintdef(con.oid) END
+           AS definition,
+       con.conindid AS index,
+       CASE WHEN con.contype IN ('p', 'u') THEN
+           ARRAY(SELECT a.attname::pg_catalog.text
+                 FROM pg_catalog.unnest(i.indkey::pg_catalog.int2[]) WITH ORDINALITY AS k(attnum, ord)
+                 JOIN pg_catalog.pg_attribute a
+                   ON a.attrelid = i.indrelid AND a.attnum = k.attnum
+                 WHERE k.ord > i.indnkeyatts
+                 ORDER BY k.ord)
+       END AS include_columns,
+       COALESCE(i.indnullsnotdistinct, false) AS nulls_not_distinct,
+       ic.reloptions AS index_options,
+       COALESCE(ic.reltablespace <> 0, false) AS index_has_tablespace,
+       d.description AS comment
+FROM pg_catalog.pg_constraint con
+LEFT JOIN pg_catalog.pg_class c ON c.oid = con.conrelid
+LEFT JOIN pg_catalog.pg_type ty ON ty.oid = con.contypid
+LEFT JOIN pg_catalog.pg_class fc ON fc.oid = con.confrelid
+LEFT JOIN pg_catalog.pg_namespace fn ON fn.oid = fc.relnamespace
+LEFT JOIN pg_catalog.pg_index i ON con.contype IN ('p', 'u', 'x') AND i.indexrelid = con.conindid
+LEFT JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid
+LEFT JOIN pg_catalog.pg_description d
+       ON d.classoid = 'pg_catalog.pg_constraint'::pg_catalog.regclass
+      AND d.objoid = con.oid AND d.objsubid = 0
+WHERE (c.relnamespace = ANY ($1::pg_catalog.oid[]) OR ty.typnamespace = ANY ($1::pg_catalog.oid[]))
+  AND con.contype IN ('p', 'u', 'f', 'c', 'x')
+  AND con.conislocal
+  AND con.conparentid = 0

@@ -1,0 +1,143 @@
+//! Reading catalog rows by column name, with errors that name the query and the object.
+
+use super::{IntrospectError, Query};
+use crate::model::{Deferrable, Ident, PgType, QualifiedName};
+use std::fmt;
+use tokio_postgres::Row;
+use tokio_postgres::types::FromSql;
+
+/// One row of a catalog query, and the object it describes once that is known.
+pub(crate) struct RowReader<'a> {
+    query: &'static str,
+    row: &'a Row,
+    object: String,
+}
+
+impl<'a> RowReader<'a> {
+    /// A reader for `row` of `query`; the object is named later with [`RowReader::describe`].
+    pub(crate) fn new(query: &Query, row: &'a Row) -> Self {
+        RowReader {
+            query: query.name,
+            row,
+            object: "a row".to_owned(),
+        }
+    }
+
+    /// Names the object the row describes, for error messages.
+    pub(crate) fn describe(&mut self, object: impl fmt::Display) {
+        self.object = object.to_string();
+    }
+
+    /// An error about this row.
+    pub(crate) fn error(&self, message: impl Into<String>) -> IntrospectError {
+        IntrospectError::Row {
+            query: self.query,
+            object: self.object.clone(),
+            message: message.into(),
+        }
+    }
+
+    /// The value of column `column`.
+    pub(crate) fn get<T: FromSql<'a>>(&self, column: &str) -> Result<T, IntrospectError> {
+        self.row
+            .try_get::<_, T>(column)
+            .map_err(|e| self.error(format!("column `{column}`: {e}")))
+    }
+
+    /// A text column that must hold exactly one character (a `"char"` code, cast to text).
+    pub(crate) fn char(&self, column: &str) -> Result<char, IntrospectError> {
+        let text: String = self.get(column)?;
+        let mut chars = text.chars();
+        match (chars.next(), chars.next()) {
+            (Some(c), None) => Ok(c),
+            _ => Err(self.error(format!(
+                "column `{column}`: expected one character, got {text:?}"
+            ))),
+        }
+    }
+
+    /// A nullable text column that must hold zero or one character (`attidentity`,
+    /// `attgenerated`: empty means none).
+    pub(crate) fn opt_char(&self, column: &str) -> Result<Option<char>, IntrospectError> {
+        let text: Option<String> = self.get(column)?;
+        let text = text.unwrap_or_default();
+        let mut chars = text.chars();
+        match (chars.next(), chars.next()) {
+            (None, _) => Ok(None),
+            (Some(c), None) => Ok(Some(c)),
+            _ => Err(self.error(format!(
+                "column `{column}`: expected at most one character, got {text:?}"
+            ))),
+        }
+    }
+
+    /// A type printed by `format_type()` under an empty `search_path`.
+    pub(crate) fn ty(&self, column: &str) -> Result<PgType, IntrospectError> {
+        let text: String = self.get(column)?;
+        self.parse_type(&text)
+    }
+
+    /// Parses a type printed by `format_type()` under an empty `search_path`: unqualified names
+    /// are `pg_catalog` built-ins.
+    pub(crate) fn parse_type(&self, text: &str) -> Result<PgType, IntrospectError> {
+        PgType::parse(text, "pg_catalog").map_err(|e| self.error(e.to_string()))
+    }
+
+    /// A name made of a schema column and a name column, both present or both NULL.
+    pub(crate) fn opt_qualified(
+        &self,
+        schema: &str,
+        name: &str,
+    ) -> Result<Option<QualifiedName>, IntrospectError> {
+        let s: Option<String> = self.get(schema)?;
+        let n: Option<String> = self.get(name)?;
+        match (s, n) {
+            (Some(s), Some(n)) => Ok(Some(QualifiedName::new(s, n))),
+            (None, None) => Ok(None),
+            _ => Err(self.error(format!(
+                "columns `{schema}` and `{name}`: one is NULL, the other not"
+            ))),
+        }
+    }
+
+    /// A name made of a schema column and a name column, both present.
+    pub(crate) fn qualified(
+        &self,
+        schema: &str,
+        name: &str,
+    ) -> Result<QualifiedName, IntrospectError> {
+        self.opt_qualified(schema, name)?
+            .ok_or_else(|| self.error(format!("columns `{schema}` and `{name}` are NULL")))
+    }
+
+    /// A `text[]` column of identifiers (NULL reads as empty).
+    pub(crate) fn idents(&self, column: &str) -> Result<Vec<Ident>, IntrospectError> {
+        let names: Option<Vec<String>> = self.get(column)?;
+        Ok(names.unwrap_or_default().into_iter().map(Ident).collect())
+    }
+
+    /// A `text[]` of `name=value` options, sorted (NULL reads as empty).
+    pub(crate) fn options(&self, column: &str) -> Result<Vec<String>, IntrospectError> {
+        let mut options: Vec<String> = self.get::<Option<Vec<String>>>(column)?.unwrap_or_default();
+        options.sort();
+        Ok(options)
+    }
+
+    /// `DEFERRABLE` / `INITIALLY DEFERRED` from two boolean columns.
+    pub(crate) fn deferrable(
+        &self,
+        deferrable: &str,
+        deferred: &str,
+    ) -> Result<Deferrable, IntrospectError> {
+        Ok(
+            match (self.get::<bool>(deferrable)?, self.get::<bool>(deferred)?) {
+                (false, false) => Deferrable::No,
+                (true, false) => Deferrable::InitiallyImmediate,
+                (true, true) => Deferrable::InitiallyDeferred,
+                (false, true) => {
+                    return Err(self.error("initially deferred but not deferrable"));
+                }
+            },
+        )
+    }
+}

@@ -1,0 +1,1 @@
+//! Introspection tests against a real PostgreSQL (one database per test).

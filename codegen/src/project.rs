@@ -1,0 +1,283 @@
+//! A project's derived files and the commands over them: `codegen generate` writes them,
+//! `codegen check` renders them again in memory and compares (STYLE.md §2.6).
+//!
+//! Derived from `schema/` today: the language's JSON Schema (`schema/schema.json`, for editors),
+//! the canonical-forms lock (`schema/canonical.lock.json`, built
+//! by loading the declared schema into a scratch database, see [`crate::canonical`]) and the
+//! baseline migration (`migrations/0001_baseline.up.sql`, the complete DDL a fresh database
+//! gets, rendered from the declared schema in PostgreSQL's canonical text). The baseline is
+//! derived only while it is the only migration: once later migrations exist it is history, and
+//! keeping the migrations in step with `schema/` is the differ's job (`codegen migrate new`).
+//!
+//! `check` needs no database (the lock stands in for one); `generate` needs a scratch database
+//! to build the lock.
+
+use crate::canonical::{CanonicalError, CanonicalLock, LOCK_FILE};
+use crate::diagnostics::Diagnostics;
+use crate::model::Schema;
+use crate::output::{FileSet, OutputError, StaleFile};
+use crate::parse::Loaded;
+use crate::source::{SourceError, SqlSource, apply_script};
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// The JSON Schema of the schema language, kept beside the schema files.
+pub const JSON_SCHEMA_FILE: &str = "schema.json";
+
+/// The baseline migration's file name.
+pub const BASELINE_UP: &str = "0001_baseline.up.sql";
+
+/// Where a project keeps its files.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Paths {
+    /// The project root (the workspace).
+    pub root: PathBuf,
+    /// The schema directory (`schema/`).
+    pub schema: PathBuf,
+    /// The migrations directory (`migrations/`).
+    pub migrations: PathBuf,
+}
+
+impl Paths {
+    /// The standard layout under `root`.
+    pub fn at(root: impl Into<PathBuf>) -> Paths {
+        let root = root.into();
+        Paths {
+            schema: root.join("schema"),
+            migrations: root.join("migrations"),
+            root,
+        }
+    }
+
+    /// The lock file.
+    pub fn lock_file(&self) -> PathBuf {
+        self.schema.join(LOCK_FILE)
+    }
+}
+
+/// Why a project command failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ProjectError {
+    /// The schema files have errors (rendered with their positions).
+    #[error("the schema has {} error(s)", .0.error_count())]
+    Schema(Diagnostics),
+    /// The lock is missing, stale or unreadable, or PostgreSQL did not keep the declared schema.
+    #[error(transparent)]
+    Canonical(#[from] CanonicalError),
+    /// The lock file does not exist yet.
+    #[error("{} does not exist; run `codegen generate` (it needs PostgreSQL, see the README)", .0.display())]
+    NoLock(PathBuf),
+    /// Loading SQL into the scratch database failed.
+    #[error(transparent)]
+    Source(#[from] SourceError),
+    /// No scratch database could be had.
+    #[error("scratch database: {0}")]
+    Scratch(#[from] pgkit::Error),
+    /// The scratch database could not be queried.
+    #[error("scratch database: {0}")]
+    Postgres(String),
+    /// A file could not be read or written.
+    #[error(transparent)]
+    Output(#[from] OutputError),
+    /// A directory could not be read.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The path.
+        path: PathBuf,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Loads and validates `schema/`.
+pub fn load_schema(paths: &Paths) -> Result<Loaded, ProjectError> {
+    crate::parse::load_dir(&paths.schema).map_err(ProjectError::Schema)
+}
+
+/// Reads the lock file.
+pub fn read_lock(paths: &Paths) -> Result<CanonicalLock, ProjectError> {
+    let path = paths.lock_file();
+    match std::fs::read_to_string(&path) {
+        Ok(text) => Ok(CanonicalLock::from_json(&text)?),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(ProjectError::NoLock(path)),
+        Err(source) => Err(ProjectError::Io { path, source }),
+    }
+}
+
+/// The declared schema in PostgreSQL's canonical form (the lock applied), without the parts
+/// that exist only in declarations.
+pub fn canonical_schema(loaded: &Loaded, lock: &CanonicalLock) -> Result<Schema, ProjectError> {
+    let mut schema = loaded.schema.clone();
+    lock.apply(&mut schema)?;
+    Ok(schema)
+}
+
+/// Builds the lock: the declared schema rendered, applied to a fresh scratch database (with the
+/// Supabase bootstrap) and read back. Fails when PostgreSQL does not keep the declared schema
+/// as declared (something the model or the renderer cannot express).
+pub async fn build_lock(
+    loaded: &Loaded,
+    server: &Arc<pgkit::Server>,
+) -> Result<CanonicalLock, ProjectError> {
+    let declared = loaded.schema.database_view();
+    let script = crate::render::render_schema(&declared);
+    let db = server.create_database("jp_lock").await?;
+    db.apply_bootstrap().await?;
+    let client = db.connect().await?;
+    let source = SqlSource {
+        path: PathBuf::from("<schema/ rendered as SQL>"),
+        text: script,
+    };
+    apply_script(&client, &source).await?;
+    // language=PostgreSQL
+    let row = client
+        .query_one("SELECT current_setting('server_version')", &[])
+        .await
+        .map_err(|e| ProjectError::Postgres(e.to_string()))?;
+    let version: String = row.get(0);
+    let found = crate::introspect::introspect(&client, &crate::introspect::Filter::default())
+        .await
+        .map_err(SourceError::from)?;
+    if !found.unsupported.is_empty() {
+        return Err(SourceError::Unsupported(found.unsupported).into());
+    }
+    Ok(CanonicalLock::build(&declared, &found.schema, &version)?)
+}
+
+/// The SHA-256 of the schema files' text, in load order: the fingerprint in generated headers.
+pub fn fingerprint(loaded: &Loaded) -> String {
+    let mut hasher = Sha256::new();
+    for (_, file) in loaded.sources.iter() {
+        let name = Path::new(&file.name)
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        hasher.update(name.as_bytes());
+        hasher.update([0]);
+        hasher.update(file.text.as_bytes());
+        hasher.update([0]);
+    }
+    hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Whether the baseline is still derived from `schema/`: true while no migration other than
+/// the baseline exists.
+pub fn baseline_is_derived(paths: &Paths) -> Result<bool, ProjectError> {
+    let entries = match std::fs::read_dir(&paths.migrations) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(true),
+        Err(source) => {
+            return Err(ProjectError::Io {
+                path: paths.migrations.clone(),
+                source,
+            });
+        }
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.ends_with(".sql") && !name.starts_with("0001_") {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// The baseline migration's text for a canonical schema.
+pub fn render_baseline(canonical: &Schema) -> String {
+    let mut out = String::from(
+        "-- The baseline: the whole schema of schema/ as PostgreSQL DDL.\n\
+         -- Generated by `codegen generate`; do not edit (change schema/ and run it again).\n\n",
+    );
+    out.push_str(&crate::render::render_schema(&canonical.database_view()));
+    out
+}
+
+/// Every derived file, relative to the project root.
+pub fn derived_files(
+    paths: &Paths,
+    loaded: &Loaded,
+    lock: &CanonicalLock,
+) -> Result<FileSet, ProjectError> {
+    let mut files = FileSet::new();
+    files.insert(relative(paths, &paths.lock_file()), lock.to_json());
+    // The language's JSON Schema beside the files, for `#:schema ./schema.json` in editors.
+    let json = serde_json::to_string_pretty(&crate::parse::json_schema()).unwrap_or_default();
+    files.insert(
+        relative(paths, &paths.schema.join(JSON_SCHEMA_FILE)),
+        format!("{json}\n"),
+    );
+    if baseline_is_derived(paths)? {
+        let canonical = canonical_schema(loaded, lock)?;
+        files.insert(
+            relative(paths, &paths.migrations.join(BASELINE_UP)),
+            render_baseline(&canonical),
+        );
+    }
+    Ok(files)
+}
+
+fn relative(paths: &Paths, path: &Path) -> PathBuf {
+    path.strip_prefix(&paths.root)
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|_| path.to_path_buf())
+}
+
+/// What `codegen generate` did.
+#[derive(Debug, Clone)]
+pub struct Generated {
+    /// Files written (changed or new), relative to the root.
+    pub written: Vec<PathBuf>,
+    /// Schema warnings.
+    pub warnings: Diagnostics,
+}
+
+/// `codegen generate`: loads `schema/`, rebuilds the lock on a scratch database and writes every
+/// derived file that changed.
+pub async fn generate(
+    paths: &Paths,
+    server: &Arc<pgkit::Server>,
+) -> Result<Generated, ProjectError> {
+    let loaded = load_schema(paths)?;
+    let lock = build_lock(&loaded, server).await?;
+    let files = derived_files(paths, &loaded, &lock)?;
+    let stale: Vec<PathBuf> = files
+        .check_against(&paths.root)
+        .into_iter()
+        .map(|s| s.path)
+        .collect();
+    files.write_all(&paths.root)?;
+    Ok(Generated {
+        written: stale,
+        warnings: loaded.warnings,
+    })
+}
+
+/// What `codegen check` found.
+#[derive(Debug, Clone)]
+pub struct CheckReport {
+    /// Derived files that `codegen generate` would change.
+    pub stale: Vec<StaleFile>,
+    /// Schema warnings.
+    pub warnings: Diagnostics,
+    /// Objects in the schema, for the summary line.
+    pub objects: usize,
+}
+
+/// `codegen check`: the schema loads and validates, the lock matches it, and every derived file
+/// is what `generate` would write. Needs no database.
+pub fn check(paths: &Paths) -> Result<CheckReport, ProjectError> {
+    let loaded = load_schema(paths)?;
+    let lock = read_lock(paths)?;
+    let files = derived_files(paths, &loaded, &lock)?;
+    Ok(CheckReport {
+        stale: files.check_against(&paths.root),
+        objects: loaded.schema.object_count(),
+        warnings: loaded.warnings,
+    })
+}
