@@ -265,14 +265,30 @@ async fn import(
     }
     let files =
         codegen::parse::write_schema(&found.schema, &codegen::parse::WriteOptions::default());
-    if !force {
-        for (name, _) in &files {
-            let path = out.join(name);
-            if path.exists() {
-                eprintln!(
-                    "error: {} exists; pass --force to overwrite, or --out to write elsewhere",
-                    path.display()
-                );
+    // The schema is every *.toml of the directory: importing beside existing files would
+    // declare everything twice, so they are replaced as a whole or not at all.
+    let existing: Vec<PathBuf> = std::fs::read_dir(out)
+        .map(|entries| {
+            entries
+                .flatten()
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+                .collect()
+        })
+        .unwrap_or_default();
+    if !existing.is_empty() {
+        if !force {
+            eprintln!(
+                "error: {} already holds schema files ({}); pass --force to replace them, or --out \
+                 to write elsewhere",
+                out.display(),
+                existing.len()
+            );
+            return ExitCode::from(2);
+        }
+        for path in &existing {
+            if let Err(e) = std::fs::remove_file(path) {
+                eprintln!("error: cannot remove {}: {e}", path.display());
                 return ExitCode::from(2);
             }
         }

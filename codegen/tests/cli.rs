@@ -100,13 +100,19 @@ fn check_reports_schema_errors_with_positions() {
     let out = codegen(&copy.0, &["check"]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     let all = text(&out);
-    assert!(all.contains("invalid SQL expression"), "{all}");
+    assert!(all.contains("invalid SQL"), "{all}");
+    assert!(all.contains("unknown type") && all.contains("no_such_type"), "{all}");
+    assert!(all.contains("2 errors"), "every error is reported: {all}");
     let name = Path::new(&file)
         .file_name()
         .unwrap()
         .to_string_lossy()
         .into_owned();
-    assert!(all.contains(&name), "names the file: {all}");
+    let lines = std::fs::read_to_string(copy.0.join(&file)).unwrap().lines().count();
+    assert!(
+        all.contains(&format!("{name}:{}:43", lines - 1)),
+        "file:line:column of the bad default: {all}"
+    );
     assert!(all.contains("error"), "{all}");
 }
 

@@ -124,13 +124,25 @@ pub(super) fn check(cx: &mut Cx) {
         let Some((table, column)) = &seq.owned_by else {
             continue;
         };
+        let key = format!("sequence {name}");
         let Some(t) = s.tables.get(table) else {
+            if !cx.is_external_schema(table.schema.as_str()) {
+                let origin = cx.origin(&key, &key);
+                let origin = cx.find(origin.as_ref(), "owned_by", table.name.as_str()).or(origin);
+                cx.push(
+                    Diagnostic::error(
+                        "schema::unknown_table",
+                        format!("sequence `{name}` is owned by table `{table}`, which is not declared"),
+                    )
+                    .at_opt(origin.as_ref(), "no such table")
+                    .help("declare the table, fix the name, or remove `owned_by`"),
+                );
+            }
             continue;
         };
         if cx.has_unknown_parent(t) {
             continue;
         }
-        let key = format!("sequence {name}");
         let what = format!("`OWNED BY` of sequence `{name}`");
         columns(cx, t, &key, "owned_by", std::slice::from_ref(column), &what);
     }

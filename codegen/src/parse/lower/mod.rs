@@ -46,6 +46,7 @@ pub fn lower(docs: &[Document], sources: &SourceMap) -> (Schema, Origins, Vec<Di
     }
     cx.resolve_foreign_keys();
     for table in cx.schema.tables.values_mut() {
+        normalize_index_collations(table);
         table.sort_children();
     }
     for view in cx.schema.views.values_mut() {
@@ -59,6 +60,22 @@ pub fn lower(docs: &[Document], sources: &SourceMap) -> (Schema, Origins, Vec<Di
     cx.schema.default_privileges.sort();
     cx.schema.default_privileges.dedup();
     (cx.schema, cx.origins, cx.diags)
+}
+
+/// An index key on a column takes the column's collation unless it says otherwise, and the
+/// catalog cannot tell "said the same" from "said nothing": both become "nothing".
+fn normalize_index_collations(table: &mut crate::model::Table) {
+    let columns = table.columns.clone();
+    for index in &mut table.indexes {
+        for key in &mut index.keys {
+            if let crate::model::IndexKey::Column(name) = &key.key {
+                let own = columns.iter().find(|c| &c.name == name).and_then(|c| c.collation.as_ref());
+                if key.collation.is_some() && key.collation.as_ref() == own {
+                    key.collation = None;
+                }
+            }
+        }
+    }
 }
 
 /// What kind of SQL a text must be.
