@@ -1,6 +1,9 @@
 //! The `codegen` binary on the shipped project and on broken copies of it: exit codes and the
 //! messages a person reads.
 
+// Tests may panic: that is how they fail.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -101,14 +104,20 @@ fn check_reports_schema_errors_with_positions() {
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     let all = text(&out);
     assert!(all.contains("invalid SQL"), "{all}");
-    assert!(all.contains("unknown type") && all.contains("no_such_type"), "{all}");
+    assert!(
+        all.contains("unknown type") && all.contains("no_such_type"),
+        "{all}"
+    );
     assert!(all.contains("2 errors"), "every error is reported: {all}");
     let name = Path::new(&file)
         .file_name()
         .unwrap()
         .to_string_lossy()
         .into_owned();
-    let lines = std::fs::read_to_string(copy.0.join(&file)).unwrap().lines().count();
+    let lines = std::fs::read_to_string(copy.0.join(&file))
+        .unwrap()
+        .lines()
+        .count();
     assert!(
         all.contains(&format!("{name}:{}:43", lines - 1)),
         "file:line:column of the bad default: {all}"

@@ -4,6 +4,9 @@
 //! Case counts are the proptest defaults below; `PROPTEST_CASES=N` runs longer campaigns (the
 //! figures in BENCHMARKS.md).
 
+// Tests may panic: that is how they fail.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use proptest::prelude::*;
 use std::path::Path;
 
@@ -131,7 +134,10 @@ fn importer_survives_mutated_sql() {
                 end -= 1;
             }
             let insert: String = (0..rng.usize(0..5))
-                .map(|_| *rng.choice(&['(', ')', ';', '\'', '$', ',', 'x', ' ', '"', '-']).unwrap())
+                .map(|_| {
+                    *rng.choice(&['(', ')', ';', '\'', '$', ',', 'x', ' ', '"', '-'])
+                        .unwrap()
+                })
                 .collect();
             text.replace_range(start..end, &insert);
         }

@@ -1,12 +1,16 @@
 //! The README's reference example of every construct of the schema language loads, and means
 //! what the README says it means.
 
+// Tests may panic: that is how they fail.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use codegen::model::{FkAction, Ident, PolicyCommand, QualifiedName};
 use std::path::Path;
 
 fn readme_example() -> String {
-    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md"))
-        .expect("README.md");
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md"))
+            .expect("README.md");
     let section = readme
         .split("## The schema language")
         .nth(1)
@@ -21,21 +25,42 @@ fn the_readme_example_loads() {
     let text = readme_example();
     let loaded = match codegen::parse::load_str("README.md", &text) {
         Ok(l) => l,
-        Err(d) => panic!("{}", d.render(codegen::diagnostics::RenderStyle::Plain, 100)),
+        Err(d) => panic!(
+            "{}",
+            d.render(codegen::diagnostics::RenderStyle::Plain, 100)
+        ),
     };
     assert!(
         !loaded.warnings.has_errors(),
         "{}",
-        loaded.warnings.render(codegen::diagnostics::RenderStyle::Plain, 100)
+        loaded
+            .warnings
+            .render(codegen::diagnostics::RenderStyle::Plain, 100)
     );
     let s = &loaded.schema;
     let users = &s.tables[&QualifiedName::public("users")];
-    assert_eq!(users.primary_key.as_ref().unwrap().name.as_str(), "users_pkey");
-    assert!(users.uniques.iter().any(|u| u.name.as_str() == "users_email_key"));
-    assert!(users.checks.iter().any(|c| c.name.as_str() == "users_age_check"));
+    assert_eq!(
+        users.primary_key.as_ref().unwrap().name.as_str(),
+        "users_pkey"
+    );
+    assert!(
+        users
+            .uniques
+            .iter()
+            .any(|u| u.name.as_str() == "users_email_key")
+    );
+    assert!(
+        users
+            .checks
+            .iter()
+            .any(|c| c.name.as_str() == "users_age_check")
+    );
     assert!(users.row_security.enabled);
     assert_eq!(users.policies[0].command, PolicyCommand::Select);
-    assert!(s.sequences.contains_key(&QualifiedName::public("users_legacy_no_seq")));
+    assert!(
+        s.sequences
+            .contains_key(&QualifiedName::public("users_legacy_no_seq"))
+    );
     let jobs = &s.tables[&QualifiedName::public("jobs")];
     let fk = jobs
         .foreign_keys
@@ -44,8 +69,14 @@ fn the_readme_example_loads() {
         .unwrap();
     assert_eq!(fk.referenced_columns, vec![Ident::new("id")]);
     assert_eq!(fk.on_delete, FkAction::Cascade);
-    assert_eq!(s.buckets["documents"].file_size_limit, Some(10 * 1024 * 1024));
-    assert!(s.attached.contains_key(&QualifiedName::new("storage", "objects")));
+    assert_eq!(
+        s.buckets["documents"].file_size_limit,
+        Some(10 * 1024 * 1024)
+    );
+    assert!(
+        s.attached
+            .contains_key(&QualifiedName::new("storage", "objects"))
+    );
     assert!(s.views[&QualifiedName::public("user_counts")].materialized);
     assert_eq!(s.functions.len(), 3);
     assert!(!s.default_privileges.is_empty());

@@ -3,6 +3,9 @@
 //! and the rendered diagnostics — message, `file:line:column`, the labelled text, help — are
 //! snapshotted as the user sees them (plain, 100 columns).
 
+// Tests may panic: that is how they fail.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use codegen::diagnostics::RenderStyle;
 use codegen::parse::load_str;
 

@@ -128,11 +128,15 @@ pub(super) fn check(cx: &mut Cx) {
         let Some(t) = s.tables.get(table) else {
             if !cx.is_external_schema(table.schema.as_str()) {
                 let origin = cx.origin(&key, &key);
-                let origin = cx.find(origin.as_ref(), "owned_by", table.name.as_str()).or(origin);
+                let origin = cx
+                    .find(origin.as_ref(), "owned_by", table.name.as_str())
+                    .or(origin);
                 cx.push(
                     Diagnostic::error(
                         "schema::unknown_table",
-                        format!("sequence `{name}` is owned by table `{table}`, which is not declared"),
+                        format!(
+                            "sequence `{name}` is owned by table `{table}`, which is not declared"
+                        ),
                     )
                     .at_opt(origin.as_ref(), "no such table")
                     .help("declare the table, fix the name, or remove `owned_by`"),

@@ -69,7 +69,10 @@ fn normalize_index_collations(table: &mut crate::model::Table) {
     for index in &mut table.indexes {
         for key in &mut index.keys {
             if let crate::model::IndexKey::Column(name) = &key.key {
-                let own = columns.iter().find(|c| &c.name == name).and_then(|c| c.collation.as_ref());
+                let own = columns
+                    .iter()
+                    .find(|c| &c.name == name)
+                    .and_then(|c| c.collation.as_ref());
                 if key.collation.is_some() && key.collation.as_ref() == own {
                     key.collation = None;
                 }
