@@ -44,9 +44,69 @@ pub struct WriteOptions {
     pub split: bool,
 }
 
+/// A copy of `schema` in which names that PostgreSQL keeps apart only by spelling
+/// (`"Users"` and `users`) get Rust hints that keep them apart in the generated crate too
+/// (`Users2`), so that an imported database always loads. The hints are not part of the
+/// database; the first name in order keeps the derived Rust name.
+fn with_distinct_rust_names(schema: &Schema) -> Schema {
+    use crate::naming::{field_name, type_name};
+    use std::collections::BTreeSet;
+    fn distinct(taken: &mut BTreeSet<String>, wanted: String) -> Option<String> {
+        if taken.insert(wanted.clone()) {
+            return None;
+        }
+        let mut n = 2;
+        loop {
+            let candidate = format!("{wanted}{n}");
+            if taken.insert(candidate.clone()) {
+                return Some(candidate);
+            }
+            n += 1;
+        }
+    }
+    let mut out = schema.clone();
+    // Types of one schema share a Rust module (validate::rust_names).
+    let mut types: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for (name, t) in &mut out.tables {
+        let wanted = t
+            .rust
+            .struct_name
+            .clone()
+            .unwrap_or_else(|| type_name(name.name.as_str()));
+        let taken = types.entry(name.schema.0.clone()).or_default();
+        if let Some(new) = distinct(taken, wanted) {
+            t.rust.struct_name = Some(new);
+        }
+        let mut fields = BTreeSet::new();
+        for c in &mut t.columns {
+            let wanted = c
+                .rust
+                .field_name
+                .clone()
+                .unwrap_or_else(|| field_name(c.name.as_str()));
+            if let Some(new) = distinct(&mut fields, wanted) {
+                c.rust.field_name = Some(new);
+            }
+        }
+    }
+    for (name, e) in &mut out.enums {
+        let wanted = e
+            .rust_name
+            .clone()
+            .unwrap_or_else(|| type_name(name.name.as_str()));
+        let taken = types.entry(name.schema.0.clone()).or_default();
+        if let Some(new) = distinct(taken, wanted) {
+            e.rust_name = Some(new);
+        }
+    }
+    out
+}
+
 /// Writes a schema as schema-language files: (file name, TOML text) pairs, in load order.
 /// The output is deterministic: the same schema always gives the same text.
 pub fn write_schema(schema: &Schema, options: &WriteOptions) -> Vec<(String, String)> {
+    let hinted = with_distinct_rust_names(schema);
+    let schema = &hinted;
     let names = Names::of(schema);
     let serials = serial_columns(schema, &names);
     let w = Writer {

@@ -2,8 +2,9 @@
 //! generated crate, which would not compile. Names come from [`crate::naming`], the one place
 //! that decides them, or from the schema's Rust hints:
 //! - table structs (`rust.struct_name`, else the table name in PascalCase) and enum types
-//!   (`rust_name`, else the enum name in PascalCase), across all schemas, since the struct name
-//!   does not carry the schema;
+//!   (`rust_name`, else the enum name in PascalCase) of one schema: the generated crate puts the
+//!   types of schema `app` in a module `app` ([`rust_path`]), so `app.users` and
+//!   `public.users` do not clash;
 //! - the fields of one table (`rust.field`, else the column name in snake_case);
 //! - the variants of one enum (the label in PascalCase).
 //!
@@ -72,6 +73,17 @@ fn report_clashes(cx: &mut Cx, items: Vec<Named>, help: &dyn Fn(&Named) -> Strin
     }
 }
 
+/// The Rust path of a table's struct or an enum's type: `Name` for `public`, `schema::Name`
+/// for other schemas (one module per schema).
+pub(crate) fn rust_path(name: &crate::model::QualifiedName, hint: Option<&str>) -> String {
+    let ty = hint.map_or_else(|| type_name(name.name.as_str()), str::to_owned);
+    if name.schema.as_str() == "public" {
+        ty
+    } else {
+        format!("{}::{ty}", field_name(name.schema.as_str()))
+    }
+}
+
 fn types(cx: &mut Cx) {
     let s = cx.schema;
     let mut items = Vec::new();
@@ -81,7 +93,7 @@ fn types(cx: &mut Cx) {
             invalid_hint(cx, h, &table_key(name), "struct_name", false);
         }
         items.push(Named {
-            rust: hint.map_or_else(|| type_name(name.name.as_str()), str::to_owned),
+            rust: rust_path(name, hint),
             sql: name.to_string(),
             what: format!("table `{name}`"),
             key: table_key(name),
@@ -95,7 +107,7 @@ fn types(cx: &mut Cx) {
             invalid_hint(cx, h, &key, "rust_name", false);
         }
         items.push(Named {
-            rust: hint.map_or_else(|| type_name(name.name.as_str()), str::to_owned),
+            rust: rust_path(name, hint),
             sql: name.to_string(),
             what: format!("enum `{name}`"),
             key,
