@@ -132,7 +132,8 @@ fn report(e: &ProjectError) -> ExitCode {
             print_diagnostics(d);
             ExitCode::from(1)
         }
-        ProjectError::Canonical(codegen::canonical::CanonicalError::Stale(_)) => {
+        ProjectError::Canonical(codegen::canonical::CanonicalError::Stale(_))
+        | ProjectError::Rust(_) => {
             eprintln!("error: {e}");
             ExitCode::from(1)
         }

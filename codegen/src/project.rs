@@ -3,9 +3,11 @@
 //!
 //! Derived from `schema/` today: the language's JSON Schema (`schema/schema.json`, for editors),
 //! the canonical-forms lock (`schema/canonical.lock.json`, built
-//! by loading the declared schema into a scratch database, see [`crate::canonical`]) and the
+//! by loading the declared schema into a scratch database, see [`crate::canonical`]), the
 //! baseline migration (`migrations/0001_baseline.up.sql`, the complete DDL a fresh database
-//! gets, rendered from the declared schema in PostgreSQL's canonical text). The baseline is
+//! gets, rendered from the declared schema in PostgreSQL's canonical text) and the sources of
+//! the generated crate (`generated/src/*.rs`, rendered from the declared schema alone, see
+//! [`crate::render::rust`]; `generated/Cargo.toml` is written by hand). The baseline is
 //! derived only while it is the only migration: once later migrations exist it is history, and
 //! keeping the migrations in step with `schema/` is the differ's job (`codegen migrate new`).
 //!
@@ -37,6 +39,8 @@ pub struct Paths {
     pub schema: PathBuf,
     /// The migrations directory (`migrations/`).
     pub migrations: PathBuf,
+    /// The generated crate (`generated/`); `codegen generate` writes its `src/`.
+    pub generated: PathBuf,
 }
 
 impl Paths {
@@ -46,6 +50,7 @@ impl Paths {
         Paths {
             schema: root.join("schema"),
             migrations: root.join("migrations"),
+            generated: root.join("generated"),
             root,
         }
     }
@@ -80,6 +85,9 @@ pub enum ProjectError {
     /// A file could not be read or written.
     #[error(transparent)]
     Output(#[from] OutputError),
+    /// The schema cannot be rendered as Rust (an unmappable column type, a name clash).
+    #[error("generated crate: {0}")]
+    Rust(#[from] crate::render::rust::RustRenderError),
     /// A directory could not be read.
     #[error("{}: {source}", path.display())]
     Io {
@@ -217,6 +225,17 @@ pub fn derived_files(
         files.insert(
             relative(paths, &paths.migrations.join(BASELINE_UP)),
             render_baseline(&canonical),
+        );
+    }
+    // The Rust needs only the declared structure (types, keys, defaults' presence), not
+    // PostgreSQL's canonical text: this half of `check` stays database-free.
+    let options = crate::render::rust::RustOptions {
+        fingerprint: fingerprint(loaded),
+    };
+    for (name, text) in crate::render::rust::render_files(&loaded.schema, &options)? {
+        files.insert(
+            relative(paths, &paths.generated.join("src").join(name)),
+            text,
         );
     }
     Ok(files)

@@ -53,7 +53,10 @@ pub async fn database_from_files(
     }
     let found = introspect(&client, &Filter::default()).await?;
     if !found.unsupported.is_empty() {
-        return Err(HelperError(format!("unsupported objects: {:?}", found.unsupported)));
+        return Err(HelperError(format!(
+            "unsupported objects: {:?}",
+            found.unsupported
+        )));
     }
     Ok((db, found.schema))
 }

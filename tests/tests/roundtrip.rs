@@ -1,6 +1,9 @@
 //! The baseline round trip: JobPilot's original SQL and the baseline migration rendered from
 //! `schema/` build the same database, and both equal the declared schema.
 
+// Tests may panic: that is how they fail.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use codegen::canonical::{CanonicalLock, LOCK_FILE, structural_differences};
 use jobpilot_tests::{database_from_files, fixture_sql, normalized_dump, repo_root};
 
@@ -65,7 +68,10 @@ async fn fixture_and_baseline_build_the_same_database() {
     );
 
     // pg_dump agrees, up to column order.
-    assert_eq!(normalized_dump(&db_a).unwrap(), normalized_dump(&db_b).unwrap());
+    assert_eq!(
+        normalized_dump(&db_a).unwrap(),
+        normalized_dump(&db_b).unwrap()
+    );
 
     // The parts pg_dump --schema-only does not show: bucket rows and the storage policies.
     let buckets = bucket_rows(&db_a).await;

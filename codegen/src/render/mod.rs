@@ -9,6 +9,7 @@
 //! (table parents, views on views): there a stable topological sort with name order among
 //! equals decides.
 
+pub mod rust;
 pub mod sql;
 
 #[cfg(test)]

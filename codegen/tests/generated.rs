@@ -1,0 +1,136 @@
+//! The generated crate (`generated/`, `jobpilot-db`): the Rust JobPilot's schema renders to
+//! (reviewed snapshots, one per file), that the checked-in crate is exactly what
+//! `codegen generate` writes now, and that `codegen check` fails on a stale or missing file,
+//! naming it and the command that fixes it.
+
+// Tests may panic: that is how they fail.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use codegen::project::{self, Paths};
+use codegen::render::rust::{RustOptions, render_files};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default()
+}
+
+/// Snapshots without the fingerprint, so that they change only when the Rust does.
+#[test]
+fn jobpilot_schema_renders_to_reviewed_rust() {
+    let loaded = project::load_schema(&Paths::at(repo_root())).unwrap();
+    for (name, text) in render_files(&loaded.schema, &RustOptions::default()).unwrap() {
+        let stem = name.trim_end_matches(".rs");
+        insta::assert_snapshot!(format!("jobpilot_{stem}"), text);
+    }
+}
+
+#[test]
+fn checked_in_crate_is_what_generate_writes_now() {
+    let paths = Paths::at(repo_root());
+    let loaded = project::load_schema(&paths).unwrap();
+    let options = RustOptions {
+        fingerprint: project::fingerprint(&loaded),
+    };
+    let files = render_files(&loaded.schema, &options).unwrap();
+    let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["enums.rs", "ids.rs", "models.rs", "lib.rs"]);
+    for (name, text) in files {
+        let path = paths.generated.join("src").join(&name);
+        let on_disk = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            on_disk == text,
+            "generated/src/{name} is stale: run `cargo run -p codegen -- generate`"
+        );
+    }
+}
+
+fn codegen(root: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_codegen"))
+        .arg("--root")
+        .arg(root)
+        .args(args)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run codegen")
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+/// A copy of the project's schema/, migrations/ and generated/ in a fresh directory, removed
+/// on drop.
+struct Copy(PathBuf);
+
+impl Copy {
+    fn new(tag: &str) -> Copy {
+        let dir = std::env::temp_dir().join(format!(
+            "jp_generated_{tag}_{}_{}",
+            std::process::id(),
+            fastrand::u64(..)
+        ));
+        for sub in ["schema", "migrations", "generated"] {
+            copy_dir(&repo_root().join(sub), &dir.join(sub));
+        }
+        Copy(dir)
+    }
+}
+
+impl Drop for Copy {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+#[test]
+fn check_fails_when_a_generated_file_is_stale_or_missing() {
+    let copy = Copy::new("stale");
+    let out = codegen(&copy.0, &["check"]);
+    assert!(
+        out.status.success(),
+        "a fresh copy checks clean: {}",
+        text(&out)
+    );
+
+    let models = copy.0.join("generated/src/models.rs");
+    let edited = std::fs::read_to_string(&models).unwrap().replace(
+        "pub struct User {",
+        "pub struct User {\n    pub avatar_url: String,",
+    );
+    std::fs::write(&models, edited).unwrap();
+    std::fs::remove_file(copy.0.join("generated/src/ids.rs")).unwrap();
+    let out = codegen(&copy.0, &["check"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let all = text(&out);
+    assert!(
+        all.contains("generated/src/models.rs is out of date; run `codegen generate`"),
+        "{all}"
+    );
+    assert!(
+        all.contains("generated/src/ids.rs is missing; run `codegen generate`"),
+        "{all}"
+    );
+    // Nothing else is reported stale.
+    assert_eq!(all.matches("run `codegen generate`").count(), 2, "{all}");
+}
