@@ -190,7 +190,10 @@ impl Builder<'_> {
             if let Some(table) = self.tables.get_mut(&relation) {
                 let full = format!("{}.{}", table.name, Ident(name.clone()));
                 r.describe(format!("column {full}"));
-                if !r.get::<bool>("is_local")? {
+                let partition_override = table.partition_of.is_some()
+                    && r.get::<Option<bool>>("matches_parent")? == Some(false)
+                    && comment.is_none();
+                if !r.get::<bool>("is_local")? && !partition_override {
                     // Inherited from the parent, which declares it.
                     if r.get::<Option<bool>>("matches_parent")? == Some(false) {
                         self.unsupported.push(item(
@@ -432,6 +435,14 @@ impl Builder<'_> {
                 }
             }
             let comment: Option<String> = r.get("comment")?;
+            if self.constraint_indexes.contains(&oid) && !r.get::<bool>("is_valid")? {
+                self.unsupported(
+                    "index",
+                    &full,
+                    "the index of a constraint is invalid (added with ALTER TABLE ONLY to a partitioned table whose partitions do not all have an attached index)",
+                );
+                continue;
+            }
             if self.constraint_indexes.contains(&oid) {
                 // The constraint is the object; its index has no life of its own in the model.
                 if comment.is_some() {

@@ -27,6 +27,8 @@ const RECURSION_LIMIT: usize = 50;
 
 /// Parses `text` as one SQL expression.
 pub fn parse_expr(text: &str) -> Result<Expr, SqlSyntaxError> {
+    let blanked = blank_variadic(text);
+    let text = blanked.as_str();
     let dialect = PostgreSqlDialect {};
     let mut parser = Parser::new(&dialect)
         .with_recursion_limit(RECURSION_LIMIT)
@@ -49,6 +51,8 @@ pub fn parse_expr(text: &str) -> Result<Expr, SqlSyntaxError> {
 
 /// Parses `text` as one query (`SELECT …`, `VALUES …`, `WITH …`).
 pub fn parse_query(text: &str) -> Result<(), SqlSyntaxError> {
+    let blanked = blank_variadic(text);
+    let text = blanked.as_str();
     let dialect = PostgreSqlDialect {};
     let mut parser = Parser::new(&dialect)
         .with_recursion_limit(RECURSION_LIMIT)
@@ -217,6 +221,42 @@ fn cast_type_name(ty: &DataType) -> Option<String> {
         }
         .to_owned(),
     )
+}
+
+/// `text` with each `VARIADIC` keyword (outside literals and quoted names) replaced by spaces of
+/// the same length: sqlparser does not know `f(VARIADIC ARRAY[…])`, which PostgreSQL writes for
+/// every call of a variadic function (`jsonb_extract_path_text(col, 'a', 'b')`).
+fn blank_variadic(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = text.to_owned().into_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let c = bytes[i];
+        if c == b'\'' || c == b'"' {
+            i += 1;
+            while i < bytes.len() && bytes[i] != c {
+                i += 1;
+            }
+            i += 1;
+            continue;
+        }
+        if c.is_ascii_alphabetic() || c == b'_' {
+            let start = i;
+            while i < bytes.len()
+                && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_' || bytes[i] == b'$')
+            {
+                i += 1;
+            }
+            if text[start..i].eq_ignore_ascii_case("variadic") {
+                for b in &mut out[start..i] {
+                    *b = b' ';
+                }
+            }
+            continue;
+        }
+        i += 1;
+    }
+    String::from_utf8(out).unwrap_or_else(|_| text.to_owned())
 }
 
 #[cfg(test)]

@@ -74,6 +74,8 @@ pub enum Phase {
     /// resolved at creation, so the tables must exist. Before indexes, whose expressions may
     /// call them.
     AtomicFunctions,
+    /// CHECK constraints (tables and domains) that call routines of the schema.
+    LateChecks,
     /// `CREATE INDEX` on tables.
     Indexes,
     /// `ALTER TABLE … REPLICA IDENTITY`: `USING INDEX` needs the index, so after indexes.
@@ -123,6 +125,7 @@ impl Phase {
             Phase::SequenceOwnership => "Sequence ownership",
             Phase::NotValidChecks => "NOT VALID checks",
             Phase::AtomicFunctions => "Functions with SQL-standard bodies",
+            Phase::LateChecks => "Checks calling routines",
             Phase::Indexes => "Indexes",
             Phase::ReplicaIdentity => "Replica identity",
             Phase::ForeignKeys => "Foreign keys",
@@ -246,7 +249,18 @@ fn types(schema: &Schema, s: &mut Collector) {
         s.comment(CommentTarget::Type(&e.name), &e.comment);
     }
     for d in schema.domains.values() {
-        s.push(Phase::Domains, create_domain(d));
+        let mut early = d.clone();
+        early
+            .checks
+            .retain(|c| c.not_valid || !calls_routine(&c.expr.0, schema));
+        s.push(Phase::Domains, create_domain(&early));
+        for c in d
+            .checks
+            .iter()
+            .filter(|c| !c.not_valid && calls_routine(&c.expr.0, schema))
+        {
+            s.push(Phase::LateChecks, add_domain_check(&d.name, c));
+        }
         for c in d.checks.iter().filter(|c| c.not_valid) {
             s.push(Phase::NotValidChecks, add_domain_check(&d.name, c));
         }
@@ -274,8 +288,26 @@ fn uses_row_type(f: &Function, schema: &Schema) -> bool {
         || f.returns.as_ref().is_some_and(|r| is_relation(&r.ty))
 }
 
+/// True when `expr` calls a routine of `schema` (by its name followed by `(`).
+fn calls_routine(expr: &str, schema: &Schema) -> bool {
+    schema
+        .functions
+        .keys()
+        .any(|id| expr.contains(&format!("{}(", id.name.name)))
+}
+
 fn routines(schema: &Schema, s: &mut Collector) {
-    for f in schema.functions.values() {
+    let ids: Vec<crate::model::FunctionId> = schema.functions.keys().cloned().collect();
+    let order = stable_topo_sort(&ids, |id| {
+        let Some(FunctionBody::Atomic(body)) = schema.functions.get(id).map(|f| &f.body) else {
+            return Vec::new();
+        };
+        ids.iter()
+            .filter(|other| *other != id && body.0.contains(&format!("{}(", other.name.name)))
+            .cloned()
+            .collect()
+    });
+    for f in order.iter().filter_map(|id| schema.functions.get(id)) {
         let phase = match f.body {
             FunctionBody::Atomic(_) => Phase::AtomicFunctions,
             FunctionBody::Source(_) if uses_row_type(f, schema) => Phase::RowTypeFunctions,
@@ -324,18 +356,27 @@ fn tables(schema: &Schema, s: &mut Collector) {
     });
     for name in &order {
         if let Some(t) = schema.tables.get(name) {
-            s.push(Phase::Tables, create_table(t));
+            let mut early = t.clone();
+            early.checks.retain(|c| !calls_routine(&c.expr.0, schema));
+            s.push(Phase::Tables, create_table(&early));
+            for c in t.checks.iter().filter(|c| calls_routine(&c.expr.0, schema)) {
+                s.push(Phase::LateChecks, add_check(&t.name, c));
+            }
         }
     }
     for t in schema.tables.values() {
-        table_children(t, s);
+        table_children(t, s, schema);
     }
 }
 
 /// Everything about a table other than its `CREATE TABLE`.
-fn table_children(t: &Table, s: &mut Collector) {
+fn table_children(t: &Table, s: &mut Collector, schema: &Schema) {
     let name = &t.name;
-    for c in t.checks.iter().filter(|c| c.not_valid) {
+    for c in t
+        .checks
+        .iter()
+        .filter(|c| c.not_valid && !calls_routine(&c.expr.0, schema))
+    {
         s.push(Phase::NotValidChecks, add_check(name, c));
     }
     for fk in &t.foreign_keys {

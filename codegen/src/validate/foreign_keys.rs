@@ -142,7 +142,12 @@ fn check_fk(cx: &mut Cx, t: &Table, f: &ForeignKey) {
         );
     }
     if f.columns.len() == f.referenced_columns.len()
-        && !is_unique_key(target, &f.referenced_columns)
+        && !std::iter::successors(Some(target), |t| {
+            t.partition_of
+                .as_ref()
+                .and_then(|p| cx.schema.tables.get(&p.parent))
+        })
+        .any(|t| is_unique_key(t, &f.referenced_columns))
     {
         let list = f
             .referenced_columns

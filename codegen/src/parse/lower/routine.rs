@@ -223,14 +223,17 @@ impl Lowerer<'_> {
             if rest_trim.starts_with('(') && text.ends_with(')') {
                 let start = text.len() - rest_trim.len() + 1;
                 let inner = &text[start..text.len() - 1];
-                for mut a in self.arg_string(inner, &r.span) {
+                let columns = self.arg_string(inner, &r.span);
+                // PostgreSQL's result type is the column's type when there is one column.
+                let ty = match columns.as_slice() {
+                    [one] => one.ty.clone(),
+                    _ => PgType::Builtin("record".to_owned()),
+                };
+                for mut a in columns {
                     a.mode = ArgMode::Table;
                     args.push(a);
                 }
-                return Some(FunctionReturn {
-                    setof: true,
-                    ty: PgType::Builtin("record".to_owned()),
-                });
+                return Some(FunctionReturn { setof: true, ty });
             }
         }
         let (setof, type_text) = match lower.strip_prefix("setof ") {
