@@ -1233,7 +1233,11 @@ fn toml_error(
         (
             "schema::wrong_type",
             "wrong type".to_owned(),
-            Some("see docs/schema-language.md for the value each key takes".to_owned()),
+            Some(
+                "see `The schema language` in README.md (or `codegen schema-json`) for the value \
+                 each key takes"
+                    .to_owned(),
+            ),
         )
     } else {
         ("schema::invalid", "here".to_owned(), None)
