@@ -37,7 +37,17 @@ fn checked_in_crate_is_what_generate_writes_now() {
     };
     let files = render_files(&loaded.schema, &options).unwrap();
     let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
-    assert_eq!(names, ["enums.rs", "ids.rs", "models.rs", "lib.rs"]);
+    assert_eq!(
+        names,
+        [
+            "enums.rs",
+            "ids.rs",
+            "models.rs",
+            "repos.rs",
+            "db.rs",
+            "lib.rs"
+        ]
+    );
     for (name, text) in files {
         let path = paths.generated.join("src").join(&name);
         let on_disk = std::fs::read_to_string(&path).unwrap_or_default();

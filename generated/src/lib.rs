@@ -2,14 +2,20 @@
 // schema fingerprint: be6996e8d14ef6a15fa5fc40e5dd46a43b989cbfba453c31bdbef7c61918db4b
 
 //! JobPilot's typed database layer, generated from `schema/` by `codegen generate`: one row,
-//! insert and patch struct per table ([`models`]), typed ids ([`ids`]) and PostgreSQL enums
-//! ([`enums`]), all re-exported here. Do not edit: change `schema/` and run `codegen generate`.
+//! insert and patch struct per table ([`models`]), typed ids ([`ids`]), PostgreSQL enums
+//! ([`enums`]), one repository per table ([`repos`]) and the connection pool and transaction
+//! helpers of ADR-2 ([`db`]), all re-exported here. Do not edit: change `schema/` and run
+//! `codegen generate`.
 #![cfg_attr(rustfmt, rustfmt::skip)]
 
 pub mod enums;
 pub mod ids;
 pub mod models;
+pub mod repos;
+pub mod db;
 
 pub use enums::*;
 pub use ids::*;
 pub use models::*;
+pub use repos::*;
+pub use db::*;

@@ -65,6 +65,27 @@ pub struct NewAgentAction {
     pub updated_at: Option<DateTime<Utc>>,
 }
 
+impl NewAgentAction {
+    /// A row with the required fields; every other field `None` (its default).
+    pub fn new(user_id: UserId, action_type: impl Into<String>) -> Self {
+        Self {
+            id: None,
+            user_id,
+            job_id: None,
+            application_id: None,
+            action_type: action_type.into(),
+            status: None,
+            input: None,
+            error: None,
+            attempts: None,
+            started_at: None,
+            finished_at: None,
+            created_at: None,
+            updated_at: None,
+        }
+    }
+}
+
 /// Changes to a row of `public.agent_actions`: only the fields that are `Some` are written.
 /// `Some(None)` sets a nullable column to NULL.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -137,6 +158,28 @@ pub struct NewAgentOutput {
     pub created_at: Option<DateTime<Utc>>,
 }
 
+impl NewAgentOutput {
+    /// A row with the required fields; every other field `None` (its default).
+    pub fn new(
+        action_id: AgentActionId,
+        user_id: UserId,
+        output_type: impl Into<String>,
+        content: serde_json::Value,
+    ) -> Self {
+        Self {
+            id: None,
+            action_id,
+            user_id,
+            document_id: None,
+            output_type: output_type.into(),
+            content,
+            tokens_used: None,
+            cost_usd: None,
+            created_at: None,
+        }
+    }
+}
+
 /// Changes to a row of `public.agent_outputs`: only the fields that are `Some` are written.
 /// `Some(None)` sets a nullable column to NULL.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -201,6 +244,23 @@ pub struct NewApplication {
     pub created_at: Option<DateTime<Utc>>,
     /// Default: `now()`.
     pub updated_at: Option<DateTime<Utc>>,
+}
+
+impl NewApplication {
+    /// A row with the required fields; every other field `None` (its default).
+    pub fn new(user_id: UserId, job_id: JobId) -> Self {
+        Self {
+            id: None,
+            user_id,
+            job_id,
+            status: None,
+            applied_at: None,
+            follow_up_at: None,
+            notes: None,
+            created_at: None,
+            updated_at: None,
+        }
+    }
 }
 
 /// Changes to a row of `public.applications`: only the fields that are `Some` are written.
@@ -280,6 +340,33 @@ pub struct NewDocument {
     pub created_at: Option<DateTime<Utc>>,
     /// Default: `now()`.
     pub updated_at: Option<DateTime<Utc>>,
+}
+
+impl NewDocument {
+    /// A row with the required fields; every other field `None` (its default).
+    pub fn new(
+        user_id: UserId,
+        kind: DocumentKind,
+        title: impl Into<String>,
+        storage_path: impl Into<String>,
+    ) -> Self {
+        Self {
+            id: None,
+            user_id,
+            application_id: None,
+            storage_object_id: None,
+            kind,
+            title: title.into(),
+            storage_bucket: None,
+            storage_path: storage_path.into(),
+            mime_type: None,
+            size_bytes: None,
+            content_text: None,
+            metadata: None,
+            created_at: None,
+            updated_at: None,
+        }
+    }
 }
 
 /// Changes to a row of `public.documents`: only the fields that are `Some` are written.
@@ -383,6 +470,35 @@ pub struct NewJob {
     pub updated_at: Option<DateTime<Utc>>,
 }
 
+impl NewJob {
+    /// A row with the required fields; every other field `None` (its default).
+    pub fn new(
+        user_id: UserId,
+        title: impl Into<String>,
+        company: impl Into<String>,
+    ) -> Self {
+        Self {
+            id: None,
+            user_id,
+            external_id: None,
+            source: None,
+            source_url: None,
+            title: title.into(),
+            company: company.into(),
+            location: None,
+            description: None,
+            salary_min: None,
+            salary_max: None,
+            currency: None,
+            years_experience_min: None,
+            raw: None,
+            posted_at: None,
+            created_at: None,
+            updated_at: None,
+        }
+    }
+}
+
 /// Changes to a row of `public.jobs`: only the fields that are `Some` are written. `Some(None)`
 /// sets a nullable column to NULL.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -459,6 +575,21 @@ pub struct NewMatch {
     pub created_at: Option<DateTime<Utc>>,
 }
 
+impl NewMatch {
+    /// A row with the required fields; every other field `None` (its default).
+    pub fn new(user_id: UserId, job_id: JobId, score: Decimal) -> Self {
+        Self {
+            id: None,
+            user_id,
+            job_id,
+            score,
+            reasons: None,
+            model: None,
+            created_at: None,
+        }
+    }
+}
+
 /// Changes to a row of `public.matches`: only the fields that are `Some` are written.
 /// `Some(None)` sets a nullable column to NULL.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -529,6 +660,26 @@ pub struct NewProfile {
     pub created_at: Option<DateTime<Utc>>,
     /// Default: `now()`.
     pub updated_at: Option<DateTime<Utc>>,
+}
+
+impl NewProfile {
+    /// A row with the required fields; every other field `None` (its default).
+    pub fn new(user_id: UserId) -> Self {
+        Self {
+            id: None,
+            user_id,
+            headline: None,
+            summary: None,
+            years_experience: None,
+            desired_titles: None,
+            desired_locations: None,
+            desired_salary_min: None,
+            remote_ok: None,
+            preferences: None,
+            created_at: None,
+            updated_at: None,
+        }
+    }
 }
 
 /// Changes to a row of `public.profiles`: only the fields that are `Some` are written.
@@ -602,6 +753,22 @@ pub struct NewUser {
     pub created_at: Option<DateTime<Utc>>,
     /// Default: `now()`.
     pub updated_at: Option<DateTime<Utc>>,
+}
+
+impl NewUser {
+    /// A row with the required fields; every other field `None` (its default).
+    pub fn new(clerk_id: impl Into<String>, email: impl Into<String>) -> Self {
+        Self {
+            id: None,
+            clerk_id: clerk_id.into(),
+            email: email.into(),
+            display_name: None,
+            timezone: None,
+            is_active: None,
+            created_at: None,
+            updated_at: None,
+        }
+    }
 }
 
 /// Changes to a row of `public.users`: only the fields that are `Some` are written.

@@ -45,6 +45,8 @@ pub struct TableItem<'a> {
     pub new_path: ItemPath,
     /// The patch shape (`UserPatch`).
     pub patch_path: ItemPath,
+    /// The repository (`UserRepo`).
+    pub repo_path: ItemPath,
     /// Every column, in column order (inherited columns first).
     pub columns: Vec<ColumnItem<'a>>,
 }
@@ -93,10 +95,23 @@ impl ColumnItem<'_> {
     }
 }
 
-/// Names generated code uses unqualified from the prelude: an item with one of them would
-/// shadow it.
+/// Names generated code uses unqualified from the prelude, and the types of `db.rs` that the
+/// crate re-exports at its top: an item with one of them would shadow it.
 const RESERVED_TYPE_NAMES: &[&str] = &[
-    "Option", "Some", "None", "String", "Vec", "Box", "Result", "Ok", "Err", "Default",
+    "Option",
+    "Some",
+    "None",
+    "String",
+    "Vec",
+    "Box",
+    "Result",
+    "Ok",
+    "Err",
+    "Default",
+    "Db",
+    "DbOptions",
+    "DbError",
+    "Page",
 ];
 
 /// Names a schema's module may not take: the crate's own modules, and crates the generated
@@ -105,6 +120,8 @@ const RESERVED_MODULE_NAMES: &[&str] = &[
     "enums",
     "ids",
     "models",
+    "repos",
+    "db",
     "chrono",
     "uuid",
     "serde",
@@ -318,6 +335,7 @@ impl<'a> CrateItems<'a> {
             claim(&t.path, format!("the row struct of table `{n}`"))?;
             claim(&t.new_path, format!("the insert struct of table `{n}`"))?;
             claim(&t.patch_path, format!("the patch struct of table `{n}`"))?;
+            claim(&t.repo_path, format!("the repository of table `{n}`"))?;
         }
         for id in self.ids.iter() {
             claim(&id.path, format!("the id type of table `{}`", id.table))?;
@@ -337,6 +355,11 @@ fn table_item<'a>(
         module: Module::Models,
         schema: module.clone(),
         name,
+    };
+    let repo_path = ItemPath {
+        module: Module::Repos,
+        schema: module.clone(),
+        name: format!("{name}Repo"),
     };
     let pk: Vec<&str> = table
         .primary_key
@@ -362,6 +385,7 @@ fn table_item<'a>(
         path: path(name.clone()),
         new_path: path(format!("New{name}")),
         patch_path: path(format!("{name}Patch")),
+        repo_path,
         columns,
     })
 }

@@ -7,10 +7,12 @@
 //! [`crate::naming`] and the schema's Rust hints ([`items`]), types from [`type_map`], the one
 //! PostgreSQL → Rust type mapping.
 
+pub mod db;
 pub mod enums;
 pub mod ids;
 pub mod items;
 pub mod models;
+pub mod repos;
 pub mod scope;
 pub mod type_map;
 
@@ -106,8 +108,8 @@ pub enum RustRenderError {
     },
 }
 
-/// Every file of the generated crate's `src/`, as tokens: `enums.rs`, `ids.rs`, `models.rs`
-/// and `lib.rs` (which declares and re-exports them).
+/// Every file of the generated crate's `src/`, as tokens: `enums.rs`, `ids.rs`, `models.rs`,
+/// `repos.rs`, `db.rs` and `lib.rs` (which declares and re-exports them).
 pub fn render_crate(
     schema: &Schema,
     _options: &RustOptions,
@@ -141,6 +143,16 @@ fn module_files(items: &CrateItems<'_>) -> Result<Vec<GeneratedFile>, RustRender
             module: Some(Module::Models),
             tokens: models::render(items)?,
         },
+        GeneratedFile {
+            name: "repos.rs".into(),
+            module: Some(Module::Repos),
+            tokens: repos::render(items)?,
+        },
+        GeneratedFile {
+            name: "db.rs".into(),
+            module: Some(Module::Db),
+            tokens: db::render(items)?,
+        },
     ];
     Ok(files)
 }
@@ -164,9 +176,10 @@ fn crate_root(
     if !inline {
         out.extend(inner_doc(
             "JobPilot's typed database layer, generated from `schema/` by `codegen generate`: \
-             one row, insert and patch struct per table ([`models`]), typed ids ([`ids`]) and \
-             PostgreSQL enums ([`enums`]), all re-exported here. Do not edit: change `schema/` \
-             and run `codegen generate`.",
+             one row, insert and patch struct per table ([`models`]), typed ids ([`ids`]), \
+             PostgreSQL enums ([`enums`]), one repository per table ([`repos`]) and the \
+             connection pool and transaction helpers of ADR-2 ([`db`]), all re-exported here. \
+             Do not edit: change `schema/` and run `codegen generate`.",
         ));
     }
     let mut modules = Vec::new();
@@ -185,7 +198,8 @@ fn crate_root(
     let top_level = |module: Module| match module {
         Module::Enums => items.enums.iter().any(|e| e.path.schema.is_none()),
         Module::Ids => items.ids.iter().any(|i| i.path.schema.is_none()),
-        Module::Models => items.tables.iter().any(|t| t.path.schema.is_none()),
+        Module::Models | Module::Repos => items.tables.iter().any(|t| t.path.schema.is_none()),
+        Module::Db => true,
     };
     for (module, name) in &modules {
         if top_level(*module) {
@@ -202,6 +216,7 @@ fn crate_root(
     }
     for t in &items.tables {
         schemas.extend(t.path.schema.clone().map(|s| (s, Module::Models)));
+        schemas.extend(t.path.schema.clone().map(|s| (s, Module::Repos)));
     }
     let names: BTreeSet<&String> = schemas.iter().map(|(s, _)| s).collect();
     for schema_module in names {
@@ -397,7 +412,7 @@ mod tests {
     fn rendering_is_deterministic_and_formatting_is_a_fixed_point() {
         let (schema, _) = every_field_hinted();
         let files = render_crate(&schema, &RustOptions::default()).unwrap();
-        assert_eq!(files.len(), 4);
+        assert_eq!(files.len(), 6);
         for f in files {
             let once = format_file(&f, &RustOptions::default()).unwrap();
             let again = format_file(&f, &RustOptions::default()).unwrap();
@@ -455,7 +470,7 @@ mod tests {
                 _ => None,
             })
             .collect();
-        assert_eq!(modules, ["enums", "ids", "models"]);
+        assert_eq!(modules, ["enums", "ids", "models", "repos", "db"]);
         // The same tokens as the files, module by module.
         let files = render_crate(&schema, &RustOptions::default()).unwrap();
         let models = files.iter().find(|f| f.name == "models.rs").unwrap();
@@ -524,6 +539,24 @@ mod tests {
         let schema = with_tables(vec![table("models.things", &[("id", "uuid")])]);
         let err = render_crate(&schema, &RustOptions::default()).unwrap_err();
         assert!(err.to_string().contains("`models`"), "{err}");
+        // `db.rs`' types are re-exported at the top: a `pages` table would shadow `Page`.
+        let schema = with_tables(vec![table("pages", &[("id", "uuid")])]);
+        let err = render_crate(&schema, &RustOptions::default()).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("the row struct of table `public.pages` would be `Page`"),
+            "{err}"
+        );
+        // A repository's name is claimed like any other.
+        let schema = with_tables(vec![
+            table("users", &[("id", "uuid")]),
+            table("user_repos", &[("id", "uuid")]),
+        ]);
+        let err = render_crate(&schema, &RustOptions::default()).unwrap_err();
+        assert!(
+            err.to_string().contains("would both be `UserRepo`"),
+            "{err}"
+        );
     }
 
     #[test]

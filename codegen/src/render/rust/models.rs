@@ -189,6 +189,7 @@ fn insert_struct(scope: &Scope, t: &TableItem<'_>) -> Result<TokenStream, RustRe
         derives.push(quote!(Default));
     }
     derives.extend(serde_derives(scope, columns.iter().copied())?);
+    let constructor = insert_constructor(scope, &name, &columns)?;
     let mut fields = TokenStream::new();
     for c in columns {
         let field = ident(&c.field)?;
@@ -216,6 +217,53 @@ fn insert_struct(scope: &Scope, t: &TableItem<'_>) -> Result<TokenStream, RustRe
         #[derive(#(#derives),*)]
         pub struct #name {
             #fields
+        }
+
+        #constructor
+    })
+}
+
+/// `NewUser::new(clerk_id, email)`: the required fields as arguments (`impl Into<String>` for
+/// text), every other field `None`. Nothing when no field is required (`Default` does it).
+fn insert_constructor(
+    scope: &Scope,
+    name: &proc_macro2::Ident,
+    columns: &[&ColumnItem<'_>],
+) -> Result<TokenStream, RustRenderError> {
+    let required: Vec<&&ColumnItem<'_>> = columns
+        .iter()
+        .filter(|c| c.write == Write::Required)
+        .collect();
+    if required.is_empty() {
+        return Ok(TokenStream::new());
+    }
+    let mut params = Vec::new();
+    let mut inits = Vec::new();
+    for c in columns {
+        let field = ident(&c.field)?;
+        if c.write != Write::Required {
+            inits.push(quote!(#field: None));
+            continue;
+        }
+        let ty = c.ty.field();
+        if ty == RustType::builtin("String") {
+            params.push(quote!(#field: impl Into<String>));
+            inits.push(quote!(#field: #field.into()));
+        } else {
+            let ty = scope.ty(&ty)?;
+            params.push(quote!(#field: #ty));
+            inits.push(quote!(#field));
+        }
+    }
+    // Clippy's limit is 7 arguments; a table may require more.
+    let allow = (params.len() > 7).then(|| quote!(#[allow(clippy::too_many_arguments)]));
+    Ok(quote! {
+        impl #name {
+            /// A row with the required fields; every other field `None` (its default).
+            #allow
+            pub fn new(#(#params),*) -> Self {
+                Self { #(#inits),* }
+            }
         }
     })
 }

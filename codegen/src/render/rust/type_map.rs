@@ -20,6 +20,10 @@ pub enum Module {
     Ids,
     /// `models.rs`: row, insert and patch structs.
     Models,
+    /// `repos.rs`: one repository per table.
+    Repos,
+    /// `db.rs`: connecting (ADR-2), transactions, pages.
+    Db,
 }
 
 impl Module {
@@ -29,6 +33,8 @@ impl Module {
             Module::Enums => "enums",
             Module::Ids => "ids",
             Module::Models => "models",
+            Module::Repos => "repos",
+            Module::Db => "db",
         }
     }
 }
@@ -264,7 +270,7 @@ fn path_traits(path: &TypePath) -> Traits {
                 serde: true,
                 ..Traits::NONE
             },
-            Module::Models => Traits::NONE,
+            Module::Models | Module::Repos | Module::Db => Traits::NONE,
         },
     }
 }
