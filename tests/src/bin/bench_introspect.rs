@@ -65,6 +65,9 @@ const TABLES_PER_MODULE: usize = 6;
 /// Times each catalog query is run on its own for the per-query breakdown.
 const QUERY_RUNS: usize = 5;
 
+/// `EXPLAIN ANALYZE` runs per query and setting; the fastest is reported.
+const EXPLAIN_RUNS: usize = 3;
+
 /// Measures introspection and writes the "Introspection" section of BENCHMARKS.md.
 #[derive(Debug, Parser)]
 #[command(name = "bench_introspect", version, about)]
@@ -1095,7 +1098,7 @@ async fn time_query(
         sql: format!("EXPLAIN (ANALYZE, BUFFERS)\n{}", q.sql),
         ..q.clone()
     };
-    match explain_times(client, &explain, governed, platform).await {
+    match fastest_explain(client, &explain, governed, platform).await {
         Ok(t) => {
             timing.planning_ms = t.planning;
             timing.execution_ms = t.execution;
@@ -1108,7 +1111,7 @@ async fn time_query(
     }
     // language=PostgreSQL
     let no_jit = match client.batch_execute("SET LOCAL jit = off").await {
-        Ok(()) => explain_times(client, &explain, governed, platform).await,
+        Ok(()) => fastest_explain(client, &explain, governed, platform).await,
         Err(e) => Err(e.into()),
     };
     match no_jit {
@@ -1116,6 +1119,27 @@ async fn time_query(
         Err(e) => timing.error = Some(format!("EXPLAIN with jit = off: {e}")),
     }
     timing
+}
+
+/// The `EXPLAIN ANALYZE` run of [`EXPLAIN_RUNS`] with the shortest execution: on a shared
+/// machine the fastest run is the one least disturbed by other work.
+async fn fastest_explain(
+    client: &Client,
+    q: &CatalogQuery,
+    governed: &Vec<u32>,
+    platform: &Vec<u32>,
+) -> Result<ExplainTimes, BenchError> {
+    let mut best: Option<ExplainTimes> = None;
+    for _ in 0..EXPLAIN_RUNS {
+        let t = explain_times(client, q, governed, platform).await?;
+        let faster = best
+            .as_ref()
+            .is_none_or(|b| t.execution.unwrap_or(f64::MAX) < b.execution.unwrap_or(f64::MAX));
+        if faster {
+            best = Some(t);
+        }
+    }
+    Ok(best.unwrap_or_default())
 }
 
 /// The times `EXPLAIN ANALYZE` reports, in ms.
@@ -1540,10 +1564,11 @@ fn render_section(args: &Args, env: &Environment, results: &[Measurement]) -> St
     let _ = writeln!(
         o,
         "\nEach query on its own, in the same kind of snapshot transaction with the same \
-         parameters: median client wall time of {QUERY_RUNS} runs, then one `EXPLAIN (ANALYZE, \
-         BUFFERS)` for the server's planning and execution time and the part of it JIT \
-         compilation took, then one more with `SET LOCAL jit = off`. (`EXPLAIN ANALYZE`'s \
-         per-node timing inflates execution times somewhat; compare rows with each other.)\n"
+         parameters: median client wall time of {QUERY_RUNS} runs, then the fastest of \
+         {EXPLAIN_RUNS} `EXPLAIN (ANALYZE, BUFFERS)` for the server's planning and execution \
+         time and the part of it JIT compilation took, then the fastest of {EXPLAIN_RUNS} more \
+         with `SET LOCAL jit = off`. (`EXPLAIN ANALYZE`'s per-node timing inflates execution \
+         times somewhat; compare rows with each other.)\n"
     );
     for m in results {
         let _ = writeln!(o, "{}:\n", m.kind.label());
