@@ -70,6 +70,10 @@ pub(super) struct Builder<'f> {
     pub functions: HashMap<u32, Function>,
     /// `(table oid, attnum)` → position in `Table::columns`.
     pub column_slots: HashMap<(u32, i16), usize>,
+    /// `(relation oid, attnum)` → name of every column of the tables read (inherited ones
+    /// included) and of the governed schemas' relations the model leaves out, for naming the
+    /// columns of constraints, which catalog rows give by number.
+    pub column_names: HashMap<(u32, i16), Ident>,
     /// `(view oid, attnum)` → column name, for reporting column grants on views.
     pub view_columns: HashMap<(u32, i16), String>,
     /// Indexes that back a constraint (they are the constraint, not an index of their own).
@@ -193,6 +197,7 @@ impl<'f> Builder<'f> {
             type_names: HashMap::new(),
             functions: HashMap::new(),
             column_slots: HashMap::new(),
+            column_names: HashMap::new(),
             view_columns: HashMap::new(),
             constraint_indexes: HashSet::new(),
             indexes: HashMap::new(),

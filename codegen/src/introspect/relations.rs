@@ -15,7 +15,7 @@ use crate::model::{
     PartitionedBy, Policy, PolicyCommand, PrimaryKey, QualifiedName, ReplicaIdentity, RowSecurity,
     Sequence, SqlExpr, Table, UniqueConstraint, View,
 };
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use tokio_postgres::Row;
 
 impl Builder<'_> {
@@ -188,6 +188,9 @@ impl Builder<'_> {
             let name: String = r.get("name")?;
             let comment: Option<String> = r.get("comment")?;
             if let Some(table) = self.tables.get_mut(&relation) {
+                // Every column, inherited ones included: constraints name theirs by number.
+                self.column_names
+                    .insert((relation, position), Ident(name.clone()));
                 let full = format!("{}.{}", table.name, Ident(name.clone()));
                 r.describe(format!("column {full}"));
                 let partition_override = table.partition_of.is_some()
@@ -284,6 +287,10 @@ impl Builder<'_> {
                     ty: r.ty("type")?,
                     collation: r.opt_qualified("collation_schema", "collation_name")?,
                 });
+            } else {
+                // A relation the model leaves out (an extension's table) may still be referenced
+                // by a foreign key.
+                self.column_names.insert((relation, position), Ident(name));
             }
         }
         Ok(())
@@ -324,8 +331,15 @@ impl Builder<'_> {
             match kind {
                 'p' | 'u' => {
                     self.constraint_indexes.insert(index);
-                    let columns = r.idents("columns")?;
-                    let include = r.idents("include_columns")?;
+                    let columns = column_names(&self.column_names, &r, relation, "column_numbers")?;
+                    let index_columns: Vec<i16> = r.get("index_column_numbers")?;
+                    let key_count: i32 = r.get("index_key_count")?;
+                    let include = index_columns
+                        .get(usize::try_from(key_count).unwrap_or(usize::MAX)..)
+                        .unwrap_or_default()
+                        .iter()
+                        .map(|&attnum| name_of(&self.column_names, &r, relation, attnum))
+                        .collect::<Result<Vec<_>, _>>()?;
                     let deferrable = r.deferrable("deferrable", "deferred")?;
                     if kind == 'p' {
                         table.primary_key = Some(PrimaryKey {
@@ -370,11 +384,23 @@ impl Builder<'_> {
                              schema model",
                         ));
                     }
+                    let columns = column_names(&self.column_names, &r, relation, "column_numbers")?;
+                    let referenced_columns =
+                        match r.get::<Option<Vec<String>>>("referenced_columns")? {
+                            // Outside the governed schemas: named by the query.
+                            Some(names) => names.into_iter().map(Ident).collect(),
+                            None => column_names(
+                                &self.column_names,
+                                &r,
+                                r.get("referenced_table_oid")?,
+                                "referenced_column_numbers",
+                            )?,
+                        };
                     table.foreign_keys.push(ForeignKey {
                         name,
-                        columns: r.idents("columns")?,
+                        columns,
                         references: r.qualified("referenced_schema", "referenced_table")?,
-                        referenced_columns: r.idents("referenced_columns")?,
+                        referenced_columns,
                         on_delete: fk_action(&r, "on_delete")?,
                         on_update: fk_action(&r, "on_update")?,
                         match_type: match r.char("match_type")? {
@@ -588,6 +614,36 @@ impl Builder<'_> {
         }
         Ok(())
     }
+}
+
+/// The names of the columns whose numbers are in the `int2[]` column `column` (NULL reads as
+/// empty), from the columns read before.
+fn column_names(
+    names: &HashMap<(u32, i16), Ident>,
+    r: &RowReader<'_>,
+    relation: u32,
+    column: &str,
+) -> Result<Vec<Ident>, IntrospectError> {
+    let numbers: Option<Vec<i16>> = r.get(column)?;
+    numbers
+        .unwrap_or_default()
+        .into_iter()
+        .map(|attnum| name_of(names, r, relation, attnum))
+        .collect()
+}
+
+/// The name of column `attnum` of `relation`, from the columns read before.
+fn name_of(
+    names: &HashMap<(u32, i16), Ident>,
+    r: &RowReader<'_>,
+    relation: u32,
+    attnum: i16,
+) -> Result<Ident, IntrospectError> {
+    names.get(&(relation, attnum)).cloned().ok_or_else(|| {
+        r.error(format!(
+            "column number {attnum} of relation {relation} is unknown"
+        ))
+    })
 }
 
 /// A referential action letter (`confupdtype`, `confdeltype`).

@@ -44,14 +44,18 @@ LEFT JOIN pg_catalog.pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.a
 LEFT JOIN pg_catalog.pg_collation co
        ON co.oid = a.attcollation AND a.attcollation <> t.typcollation
 LEFT JOIN pg_catalog.pg_namespace cn ON cn.oid = co.collnamespace
-LEFT JOIN pg_catalog.pg_depend id
+-- Identity sequences: pg_sequence joined to its internal dependency first (one row per sequence),
+-- then hash-joined to the columns, rather than a pg_depend probe per column.
+LEFT JOIN (SELECT id.refobjid, id.refobjsubid, sq.*
+           FROM pg_catalog.pg_sequence sq
+           JOIN pg_catalog.pg_depend id
+             ON id.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+            AND id.objid = sq.seqrelid
+            AND id.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass
+            AND id.deptype = 'i') s
        ON a.attidentity <> ''
-      AND id.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
-      AND id.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass
-      AND id.refobjid = a.attrelid
-      AND id.refobjsubid = a.attnum
-      AND id.deptype = 'i'
-LEFT JOIN pg_catalog.pg_sequence s ON s.seqrelid = id.objid
+      AND s.refobjid = a.attrelid
+      AND s.refobjsubid = a.attnum
 LEFT JOIN pg_catalog.pg_description d
        ON d.classoid = 'pg_catalog.pg_class'::pg_catalog.regclass
       AND d.objoid = a.attrelid AND d.objsubid = a.attnum

@@ -10,18 +10,22 @@ SELECT con.oid,
        con.condeferred AS deferred,
        con.convalidated AS validated,
        con.connoinherit AS no_inherit,
-       ARRAY(SELECT a.attname::pg_catalog.text
-             FROM pg_catalog.unnest(con.conkey) WITH ORDINALITY AS k(attnum, ord)
-             JOIN pg_catalog.pg_attribute a
-               ON a.attrelid = con.conrelid AND a.attnum = k.attnum
-             ORDER BY k.ord) AS columns,
+       -- Column numbers, not names: Rust names them from the columns it has read (columns.sql),
+       -- which saves a pg_attribute probe per key column and row.
+       con.conkey AS column_numbers,
        fn.nspname::pg_catalog.text AS referenced_schema,
        fc.relname::pg_catalog.text AS referenced_table,
-       ARRAY(SELECT a.attname::pg_catalog.text
-             FROM pg_catalog.unnest(con.confkey) WITH ORDINALITY AS k(attnum, ord)
-             JOIN pg_catalog.pg_attribute a
-               ON a.attrelid = con.confrelid AND a.attnum = k.attnum
-             ORDER BY k.ord) AS referenced_columns,
+       con.confrelid AS referenced_table_oid,
+       con.confkey AS referenced_column_numbers,
+       -- A referenced table outside the governed schemas (auth.users) is not among the columns
+       -- Rust has read: its column names are looked up here.
+       CASE WHEN con.contype = 'f' AND fc.relnamespace <> ALL ($1::pg_catalog.oid[]) THEN
+           ARRAY(SELECT a.attname::pg_catalog.text
+                 FROM pg_catalog.unnest(con.confkey) WITH ORDINALITY AS k(attnum, ord)
+                 JOIN pg_catalog.pg_attribute a
+                   ON a.attrelid = con.confrelid AND a.attnum = k.attnum
+                 ORDER BY k.ord)
+       END AS referenced_columns,
        con.confupdtype::pg_catalog.text AS on_update,
        con.confdeltype::pg_catalog.text AS on_delete,
        con.confmatchtype::pg_catalog.text AS match_type,
@@ -31,14 +35,12 @@ SELECT con.oid,
        CASE WHEN con.contype = 'x' THEN pg_catalog.pg_get_constraintdef(con.oid) END
            AS definition,
        con.conindid AS index,
-       CASE WHEN con.contype IN ('p', 'u') THEN
-           ARRAY(SELECT a.attname::pg_catalog.text
-                 FROM pg_catalog.unnest(i.indkey::pg_catalog.int2[]) WITH ORDINALITY AS k(attnum, ord)
-                 JOIN pg_catalog.pg_attribute a
-                   ON a.attrelid = i.indrelid AND a.attnum = k.attnum
-                 WHERE k.ord > i.indnkeyatts
-                 ORDER BY k.ord)
-       END AS include_columns,
+       -- The index's column numbers, key columns first: the INCLUDE columns are those after the
+       -- first indnkeyatts (named in Rust, like the key columns).
+       CASE WHEN con.contype IN ('p', 'u') THEN i.indkey::pg_catalog.int2[] END
+           AS index_column_numbers,
+       CASE WHEN con.contype IN ('p', 'u') THEN i.indnkeyatts::pg_catalog.int4 END
+           AS index_key_count,
        COALESCE(i.indnullsnotdistinct, false) AS nulls_not_distinct,
        ic.reloptions AS index_options,
        COALESCE(ic.reltablespace <> 0, false) AS index_has_tablespace,

@@ -38,7 +38,12 @@ SELECT c.oid,
        sd.deptype::pg_catalog.text AS sequence_owner_dependency,
        own_n.nspname::pg_catalog.text AS sequence_owner_schema,
        own_c.relname::pg_catalog.text AS sequence_owner_table,
-       own_a.attname::pg_catalog.text AS sequence_owner_column
+       -- A scalar subquery (one index probe per owned sequence) rather than a join, which hashed
+       -- all of pg_attribute.
+       (SELECT own_a.attname::pg_catalog.text
+        FROM pg_catalog.pg_attribute own_a
+        WHERE own_a.attrelid = sd.refobjid AND own_a.attnum = sd.refobjsubid)
+           AS sequence_owner_column
 FROM pg_catalog.pg_class c
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN pg_catalog.pg_am am ON am.oid = c.relam
@@ -55,8 +60,6 @@ LEFT JOIN pg_catalog.pg_depend sd
       AND sd.deptype IN ('a', 'i')
 LEFT JOIN pg_catalog.pg_class own_c ON own_c.oid = sd.refobjid
 LEFT JOIN pg_catalog.pg_namespace own_n ON own_n.oid = own_c.relnamespace
-LEFT JOIN pg_catalog.pg_attribute own_a
-       ON own_a.attrelid = sd.refobjid AND own_a.attnum = sd.refobjsubid
 WHERE c.relnamespace = ANY ($1::pg_catalog.oid[])
   AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
   AND NOT EXISTS (SELECT FROM pg_catalog.pg_depend e
