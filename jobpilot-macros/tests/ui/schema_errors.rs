@@ -1,0 +1,3 @@
+jobpilot_macros::schema!("tests/fixtures/broken_schema");
+
+fn main() {}
