@@ -10,24 +10,7 @@ use crate::model::{Grant, Privilege};
 /// Schemas that Supabase creates and manages. With [`Filter::supabase`] they are not governed,
 /// but policies and triggers the application puts on their tables are read (as
 /// `Schema::attached`), and `storage.buckets` rows become `Schema::buckets`.
-pub const SUPABASE_SCHEMAS: &[&str] = &[
-    "_analytics",
-    "_realtime",
-    "auth",
-    "cron",
-    "extensions",
-    "graphql",
-    "graphql_public",
-    "net",
-    "pgbouncer",
-    "pgsodium",
-    "pgsodium_masks",
-    "realtime",
-    "storage",
-    "supabase_functions",
-    "supabase_migrations",
-    "vault",
-];
+pub use crate::model::SUPABASE_SCHEMAS;
 
 /// Extensions every Supabase project has preinstalled; with [`Filter::supabase`] they belong to
 /// the platform. (`plpgsql` is PostgreSQL's own and is never listed.)

@@ -74,6 +74,28 @@ impl fmt::Display for SqlExpr {
     }
 }
 
+/// Schemas that Supabase creates and manages. The toolkit governs none of them (introspection
+/// leaves them out; validation accepts references into them), except what the application
+/// attaches there (`Schema::attached`, `Schema::buckets`).
+pub const SUPABASE_SCHEMAS: &[&str] = &[
+    "_analytics",
+    "_realtime",
+    "auth",
+    "cron",
+    "extensions",
+    "graphql",
+    "graphql_public",
+    "net",
+    "pgbouncer",
+    "pgsodium",
+    "pgsodium_masks",
+    "realtime",
+    "storage",
+    "supabase_functions",
+    "supabase_migrations",
+    "vault",
+];
+
 /// A whole database schema: everything the toolkit governs.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Schema {

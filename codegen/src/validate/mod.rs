@@ -63,31 +63,6 @@ pub fn validate(schema: &Schema, origins: &Origins, sources: &SourceMap) -> Vec<
     cx.diags
 }
 
-/// Schemas that Supabase creates and manages (the same list as
-/// `introspect::filter::SUPABASE_SCHEMAS`, which `validate` cannot use: the proc-macro build
-/// compiles `validate` without `introspect`), plus PostgreSQL's own. Tables, types and functions
-/// in them exist without being declared.
-const EXTERNAL_SCHEMAS: &[&str] = &[
-    "_analytics",
-    "_realtime",
-    "auth",
-    "cron",
-    "extensions",
-    "graphql",
-    "graphql_public",
-    "information_schema",
-    "net",
-    "pg_catalog",
-    "pgbouncer",
-    "pgsodium",
-    "pgsodium_masks",
-    "realtime",
-    "storage",
-    "supabase_functions",
-    "supabase_migrations",
-    "vault",
-];
-
 /// The state every rule works on: the schema, where its objects were declared, the files'
 /// text, and the findings so far.
 pub(crate) struct Cx<'a> {
@@ -189,7 +164,9 @@ impl<'a> Cx<'a> {
 
     /// True for schemas whose objects exist without being declared (Supabase's, PostgreSQL's).
     pub fn is_external_schema(&self, name: &str) -> bool {
-        EXTERNAL_SCHEMAS.contains(&name)
+        // Supabase's schemas and PostgreSQL's own: what is in them exists without being declared.
+        crate::model::SUPABASE_SCHEMAS.contains(&name)
+            || matches!(name, "pg_catalog" | "information_schema")
     }
 
     /// True when a declared extension is installed in schema `name` (so it may provide types
