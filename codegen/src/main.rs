@@ -148,6 +148,13 @@ fn check(paths: &Paths) -> ExitCode {
     match project::check(paths) {
         Ok(r) => {
             print_diagnostics(&r.warnings);
+            for p in &r.extra {
+                eprintln!(
+                    "warning: {} is not produced by `codegen generate` (which would delete it); \
+                     move hand-written code out of generated/src",
+                    p.display()
+                );
+            }
             if r.stale.is_empty() {
                 println!(
                     "ok: {} objects in {}, derived files up to date",
@@ -190,11 +197,14 @@ async fn generate(paths: &Paths, dev_url: Option<String>) -> ExitCode {
     match project::generate(paths, &server).await {
         Ok(g) => {
             print_diagnostics(&g.warnings);
-            if g.written.is_empty() {
+            if g.written.is_empty() && g.removed.is_empty() {
                 println!("up to date: nothing to write");
             }
             for p in &g.written {
                 println!("wrote {}", p.display());
+            }
+            for p in &g.removed {
+                println!("removed {} (no longer produced)", p.display());
             }
             ExitCode::SUCCESS
         }

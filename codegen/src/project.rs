@@ -252,6 +252,8 @@ fn relative(paths: &Paths, path: &Path) -> PathBuf {
 pub struct Generated {
     /// Files written (changed or new), relative to the root.
     pub written: Vec<PathBuf>,
+    /// Files of `generated/src/` that the schema no longer produces, deleted.
+    pub removed: Vec<PathBuf>,
     /// Schema warnings.
     pub warnings: Diagnostics,
 }
@@ -271,10 +273,35 @@ pub async fn generate(
         .map(|s| s.path)
         .collect();
     files.write_all(&paths.root)?;
+    let removed = extra_files(paths, &files)?;
+    for path in &removed {
+        let full = paths.root.join(path);
+        std::fs::remove_file(&full).map_err(|source| ProjectError::Io { path: full, source })?;
+    }
     Ok(Generated {
         written: stale,
+        removed,
         warnings: loaded.warnings,
     })
+}
+
+/// The `*.rs` files of `generated/src/` that `generate` does not produce (it owns that
+/// directory): left over from a table that was dropped, or added by hand.
+pub fn extra_files(paths: &Paths, files: &FileSet) -> Result<Vec<PathBuf>, ProjectError> {
+    let dir = paths.generated.join("src");
+    let entries = match std::fs::read_dir(&dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(source) => return Err(ProjectError::Io { path: dir, source }),
+    };
+    let produced: Vec<&Path> = files.iter().map(|(p, _)| p).collect();
+    let mut extra: Vec<PathBuf> = entries
+        .flatten()
+        .map(|e| relative(paths, &e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "rs") && !produced.contains(&p.as_path()))
+        .collect();
+    extra.sort();
+    Ok(extra)
 }
 
 /// What `codegen check` found.
@@ -282,6 +309,9 @@ pub async fn generate(
 pub struct CheckReport {
     /// Derived files that `codegen generate` would change.
     pub stale: Vec<StaleFile>,
+    /// Files in `generated/src/` that `codegen generate` does not produce (a warning: it would
+    /// delete them).
+    pub extra: Vec<PathBuf>,
     /// Schema warnings.
     pub warnings: Diagnostics,
     /// Objects in the schema, for the summary line.
@@ -296,6 +326,7 @@ pub fn check(paths: &Paths) -> Result<CheckReport, ProjectError> {
     let files = derived_files(paths, &loaded, &lock)?;
     Ok(CheckReport {
         stale: files.check_against(&paths.root),
+        extra: extra_files(paths, &files)?,
         objects: loaded.schema.object_count(),
         warnings: loaded.warnings,
     })

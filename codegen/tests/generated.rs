@@ -144,3 +144,30 @@ fn check_fails_when_a_generated_file_is_stale_or_missing() {
     // Nothing else is reported stale.
     assert_eq!(all.matches("run `codegen generate`").count(), 2, "{all}");
 }
+
+#[test]
+fn check_warns_about_files_generate_does_not_produce_and_generate_removes_them() {
+    let copy = Copy::new("extra");
+    let leftover = copy.0.join("generated/src/leftover.rs");
+    std::fs::write(&leftover, "// a table that was dropped\n").unwrap();
+
+    let out = codegen(&copy.0, &["check"]);
+    assert!(out.status.success(), "a warning only: {}", text(&out));
+    let all = text(&out);
+    assert!(
+        all.contains("warning: generated/src/leftover.rs is not produced"),
+        "{all}"
+    );
+
+    let out = codegen(&copy.0, &["generate"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains("removed generated/src/leftover.rs"),
+        "{}",
+        text(&out)
+    );
+    assert!(!leftover.exists());
+    let out = codegen(&copy.0, &["check"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(!text(&out).contains("warning:"), "{}", text(&out));
+}
