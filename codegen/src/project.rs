@@ -19,7 +19,7 @@ use crate::diagnostics::Diagnostics;
 use crate::model::Schema;
 use crate::output::{FileSet, OutputError, StaleFile};
 use crate::parse::Loaded;
-use crate::source::{SourceError, SqlSource, apply_script};
+use crate::source::{LoadOptions, SourceError, SqlSource, load_sql_files_on};
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -76,12 +76,6 @@ pub enum ProjectError {
     /// Loading SQL into the scratch database failed.
     #[error(transparent)]
     Source(#[from] SourceError),
-    /// No scratch database could be had.
-    #[error("scratch database: {0}")]
-    Scratch(#[from] pgkit::Error),
-    /// The scratch database could not be queried.
-    #[error("scratch database: {0}")]
-    Postgres(String),
     /// A file could not be read or written.
     #[error(transparent)]
     Output(#[from] OutputError),
@@ -130,28 +124,17 @@ pub async fn build_lock(
     server: &Arc<pgkit::Server>,
 ) -> Result<CanonicalLock, ProjectError> {
     let declared = loaded.schema.database_view();
-    let script = crate::render::render_schema(&declared);
-    let db = server.create_database("jp_lock").await?;
-    db.apply_bootstrap().await?;
-    let client = db.connect().await?;
     let source = SqlSource {
         path: PathBuf::from("<schema/ rendered as SQL>"),
-        text: script,
+        text: crate::render::render_schema(&declared),
     };
-    apply_script(&client, &source).await?;
-    // language=PostgreSQL
-    let row = client
-        .query_one("SELECT current_setting('server_version')", &[])
-        .await
-        .map_err(|e| ProjectError::Postgres(e.to_string()))?;
-    let version: String = row.get(0);
-    let found = crate::introspect::introspect(&client, &crate::introspect::Filter::default())
-        .await
-        .map_err(SourceError::from)?;
-    if !found.unsupported.is_empty() {
-        return Err(SourceError::Unsupported(found.unsupported).into());
-    }
-    Ok(CanonicalLock::build(&declared, &found.schema, &version)?)
+    // The same scratch-database path as `codegen import`: bootstrap, apply, introspect.
+    let found = load_sql_files_on(server, &[source], &LoadOptions::default()).await?;
+    Ok(CanonicalLock::build(
+        &declared,
+        &found.schema,
+        &found.server_version,
+    )?)
 }
 
 /// The SHA-256 of the schema files' text, in load order: the fingerprint in generated headers.

@@ -240,7 +240,7 @@ fn check_field(
     let described_null = describe_column(&table_name, item, null);
     let expected = expected_types(items, item);
     let expected_text = expected_text(item, &expected);
-    let (is_option, inner) = match option_inner(&field.ty) {
+    let (is_option, inner) = match codegen::render::rust::type_map::option_argument(&field.ty) {
         Some(inner) => (true, inner),
         None => (false, &field.ty),
     };
@@ -345,25 +345,6 @@ fn spell(ty: &syn::Type) -> String {
     text
 }
 
-/// `T` when `ty` is `Option<T>` (by the last path segment, so `std::option::Option<T>` too).
-fn option_inner(ty: &syn::Type) -> Option<&syn::Type> {
-    let syn::Type::Path(p) = ty else { return None };
-    if p.qself.is_some() {
-        return None;
-    }
-    let last = p.path.segments.last()?;
-    if last.ident != "Option" {
-        return None;
-    }
-    let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
-        return None;
-    };
-    match args.args.iter().collect::<Vec<_>>().as_slice() {
-        [syn::GenericArgument::Type(t)] => Some(t),
-        _ => None,
-    }
-}
-
 /// A type compared by the last segment of each path, recursively through generic arguments:
 /// `chrono::DateTime<chrono::Utc>` and `DateTime<Utc>` are both `DateTime<Utc>`.
 fn type_shape(ty: &syn::Type) -> String {
@@ -420,8 +401,13 @@ mod tests {
     #[test]
     fn option_is_found_by_its_last_segment() {
         let ty: syn::Type = syn::parse_str("std::option::Option<i64>").unwrap();
-        assert_eq!(option_inner(&ty).map(type_shape).as_deref(), Some("i64"));
+        assert_eq!(
+            codegen::render::rust::type_map::option_argument(&ty)
+                .map(type_shape)
+                .as_deref(),
+            Some("i64")
+        );
         let ty: syn::Type = syn::parse_str("Vec<i64>").unwrap();
-        assert!(option_inner(&ty).is_none());
+        assert!(codegen::render::rust::type_map::option_argument(&ty).is_none());
     }
 }

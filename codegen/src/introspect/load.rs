@@ -90,10 +90,10 @@ pub(super) struct Builder<'f> {
 pub(super) async fn load(
     runner: &Runner<'_>,
     filter: &Filter,
-) -> Result<(Schema, Vec<Unsupported>), IntrospectError> {
+) -> Result<(Schema, Vec<Unsupported>, String), IntrospectError> {
     let (database, namespaces) =
         tokio::try_join!(runner.run(&Q_DATABASE, &[]), runner.run(&Q_NAMESPACES, &[]))?;
-    let has_buckets = check_server(&database)?;
+    let (has_buckets, server_version) = check_server(&database)?;
     let mut b = Builder::new(filter);
     b.read_namespaces(&namespaces)?;
     let governed = b.namespace_oids(NamespaceRole::Governed);
@@ -161,11 +161,12 @@ pub(super) async fn load(
     if let Some(rows) = buckets {
         b.read_buckets(&rows)?;
     }
-    Ok(b.finish())
+    let (schema, unsupported) = b.finish();
+    Ok((schema, unsupported, server_version))
 }
 
-/// Checks the server version; returns whether `storage.buckets` exists.
-fn check_server(rows: &[Row]) -> Result<bool, IntrospectError> {
+/// Checks the server version; returns whether `storage.buckets` exists and `server_version`.
+fn check_server(rows: &[Row]) -> Result<(bool, String), IntrospectError> {
     let row = rows.first().ok_or_else(|| IntrospectError::Row {
         query: Q_DATABASE.name,
         object: "the database".into(),
@@ -179,7 +180,7 @@ fn check_server(rows: &[Row]) -> Result<bool, IntrospectError> {
             version: r.get("server_version")?,
         });
     }
-    r.get("has_storage_buckets")
+    Ok((r.get("has_storage_buckets")?, r.get("server_version")?))
 }
 
 impl<'f> Builder<'f> {

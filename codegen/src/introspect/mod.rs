@@ -36,6 +36,8 @@ pub struct Introspection {
     /// Objects found in governed schemas that the model cannot represent, sorted. Import refuses
     /// to go on while there are any.
     pub unsupported: Vec<Unsupported>,
+    /// The server's `server_version` (recorded in the canonical-forms lock).
+    pub server_version: String,
     /// How many catalog queries were run: a constant for a given database shape, whatever the
     /// number of objects (the transaction's `BEGIN`/`SET`/`ROLLBACK` are not counted).
     pub queries: usize,
@@ -130,7 +132,7 @@ pub async fn introspect(
     // Nothing was written: ROLLBACK ends the snapshot whether the reading worked or not.
     // language=PostgreSQL
     let end = client.batch_execute("ROLLBACK").await;
-    let (schema, unsupported) = result?;
+    let (schema, unsupported, server_version) = result?;
     end.map_err(|source| IntrospectError::Transaction {
         message: pg_message(&source),
         source,
@@ -139,6 +141,7 @@ pub async fn introspect(
         schema,
         unsupported,
         queries: runner.count.load(Ordering::Relaxed),
+        server_version,
     })
 }
 

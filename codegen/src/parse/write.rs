@@ -1614,21 +1614,11 @@ fn attached(out: &mut Out, name: &QualifiedName, policies: &[Policy], triggers: 
 }
 
 /// Words that lowering reads at the start of an argument as a mode or as the start of a
-/// multi-word type: an argument with such a name has its name quoted.
-const ARG_WORDS: &[&str] = &[
-    "in",
-    "out",
-    "inout",
-    "variadic",
-    "double",
-    "character",
-    "char",
-    "bit",
-    "timestamp",
-    "time",
-    "interval",
-    "national",
-];
+/// multi-word type (its own lists): an argument with such a name has its name quoted.
+fn is_arg_word(word: &str) -> bool {
+    use super::lower::{ARG_MODES, MULTI_WORD_TYPE_STARTS};
+    ARG_MODES.contains(&word) || MULTI_WORD_TYPE_STARTS.contains(&word)
+}
 
 /// One argument as SQL text (`[OUT | INOUT | VARIADIC] [name] type [DEFAULT expr]`) when
 /// lowering's argument-list reader gives it back exactly; `None` asks for the table form.
@@ -1645,7 +1635,7 @@ fn arg_text(a: &FunctionArg) -> Option<String> {
         if n.is_empty() || n.contains(|c: char| c.is_whitespace() || "(),'".contains(c)) {
             return None;
         }
-        if part_needs_quotes(n) || ARG_WORDS.contains(&n) {
+        if part_needs_quotes(n) || is_arg_word(n) {
             out.push_str(&format!("\"{}\" ", n.replace('"', "\"\"")));
         } else {
             out.push_str(n);

@@ -15,6 +15,8 @@ mod objects;
 mod routine;
 mod table;
 
+pub(crate) use routine::{ARG_MODES, MULTI_WORD_TYPE_STARTS};
+
 use super::ast::{Document, Either, Grants, OptionsMap, Scalar, Sp};
 use super::{FileId, Origin, Origins, SourceMap};
 use crate::diagnostics::Diagnostic;

@@ -7,9 +7,12 @@ use crate::model::{
 };
 use crate::parse::ast::{ArgDef, Either, FunctionDef, Sp};
 
+/// Argument modes, as the first word of an argument.
+pub(crate) const ARG_MODES: &[&str] = &["in", "out", "inout", "variadic"];
+
 /// Words that start a multi-word built-in type, so that `double precision` is not read as an
 /// argument named `double`.
-const MULTI_WORD_TYPE_STARTS: &[&str] = &[
+pub(crate) const MULTI_WORD_TYPE_STARTS: &[&str] = &[
     "double",
     "character",
     "char",

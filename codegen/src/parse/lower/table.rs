@@ -210,18 +210,8 @@ impl Lowerer<'_> {
                     Vec::new()
                 }
             };
-            let on_delete = match &d.on_delete {
-                Some(a) => self
-                    .keyword(a, "foreign-key action", FK_ACTIONS)
-                    .unwrap_or_default(),
-                None => FkAction::NoAction,
-            };
-            let on_update = match &d.on_update {
-                Some(a) => self
-                    .keyword(a, "foreign-key action", FK_ACTIONS)
-                    .unwrap_or_default(),
-                None => FkAction::NoAction,
-            };
+            let (on_delete, on_update) =
+                (self.fk_action(&d.on_delete), self.fk_action(&d.on_update));
             let match_type = match &d.match_type {
                 Some(m) => self
                     .keyword(
@@ -540,18 +530,7 @@ impl Lowerer<'_> {
                 Vec::new()
             }
         };
-        let on_delete = match &d.on_delete {
-            Some(a) => self
-                .keyword(a, "foreign-key action", FK_ACTIONS)
-                .unwrap_or_default(),
-            None => FkAction::NoAction,
-        };
-        let on_update = match &d.on_update {
-            Some(a) => self
-                .keyword(a, "foreign-key action", FK_ACTIONS)
-                .unwrap_or_default(),
-            None => FkAction::NoAction,
-        };
+        let (on_delete, on_update) = (self.fk_action(&d.on_delete), self.fk_action(&d.on_update));
         table.foreign_keys.push(ForeignKey {
             name: fname,
             columns: vec![column.clone()],
@@ -564,6 +543,16 @@ impl Lowerer<'_> {
             not_valid: false,
             comment: None,
         });
+    }
+
+    /// `on_delete` / `on_update`: `NO ACTION` when left out.
+    fn fk_action(&mut self, word: &Option<Sp<String>>) -> FkAction {
+        match word {
+            Some(a) => self
+                .keyword(a, "foreign-key action", FK_ACTIONS)
+                .unwrap_or_default(),
+            None => FkAction::NoAction,
+        }
     }
 
     /// The name PostgreSQL gives an unnamed foreign key.

@@ -535,8 +535,9 @@ fn override_type(
     })
 }
 
-/// `T` when `ty` is `Option<T>` (or `std::option::Option<T>`).
-fn option_argument(ty: &syn::Type) -> Option<&syn::Type> {
+/// `T` when `ty` is `Option<T>` (or `std::option::Option<T>`). Also used by the `#[table]`
+/// check of `jobpilot-macros`.
+pub fn option_argument(ty: &syn::Type) -> Option<&syn::Type> {
     let syn::Type::Path(p) = ty else { return None };
     if p.qself.is_some() {
         return None;
