@@ -6,6 +6,7 @@
 
 pub mod canonical;
 pub mod diagnostics;
+pub mod diff;
 pub mod introspect;
 pub mod model;
 pub mod naming;

@@ -249,32 +249,36 @@ fn types(schema: &Schema, s: &mut Collector) {
         s.comment(CommentTarget::Type(&e.name), &e.comment);
     }
     for d in schema.domains.values() {
-        let mut early = d.clone();
-        early
-            .checks
-            .retain(|c| c.not_valid || !calls_routine(&c.expr.0, schema));
-        s.push(Phase::Domains, create_domain(&early));
-        for c in d
-            .checks
-            .iter()
-            .filter(|c| !c.not_valid && calls_routine(&c.expr.0, schema))
-        {
-            s.push(Phase::LateChecks, add_domain_check(&d.name, c));
-        }
-        for c in d.checks.iter().filter(|c| c.not_valid) {
-            s.push(Phase::NotValidChecks, add_domain_check(&d.name, c));
-        }
-        s.comment(CommentTarget::Domain(&d.name), &d.comment);
-        for c in &d.checks {
-            s.comment(
-                CommentTarget::DomainConstraint(&d.name, &c.name),
-                &c.comment,
-            );
-        }
+        domain(d, schema, s);
     }
     for t in schema.composites.values() {
         s.push(Phase::CompositeTypes, create_composite_type(t));
         s.comment(CommentTarget::Type(&t.name), &t.comment);
+    }
+}
+
+fn domain(d: &crate::model::Domain, schema: &Schema, s: &mut Collector) {
+    let mut early = d.clone();
+    early
+        .checks
+        .retain(|c| c.not_valid || !calls_routine(&c.expr.0, schema));
+    s.push(Phase::Domains, create_domain(&early));
+    for c in d
+        .checks
+        .iter()
+        .filter(|c| !c.not_valid && calls_routine(&c.expr.0, schema))
+    {
+        s.push(Phase::LateChecks, add_domain_check(&d.name, c));
+    }
+    for c in d.checks.iter().filter(|c| c.not_valid) {
+        s.push(Phase::NotValidChecks, add_domain_check(&d.name, c));
+    }
+    s.comment(CommentTarget::Domain(&d.name), &d.comment);
+    for c in &d.checks {
+        s.comment(
+            CommentTarget::DomainConstraint(&d.name, &c.name),
+            &c.comment,
+        );
     }
 }
 
@@ -289,7 +293,7 @@ fn uses_row_type(f: &Function, schema: &Schema) -> bool {
 }
 
 /// True when `expr` calls a routine of `schema` (by its name followed by `(`).
-fn calls_routine(expr: &str, schema: &Schema) -> bool {
+pub fn calls_routine(expr: &str, schema: &Schema) -> bool {
     schema
         .functions
         .keys()
@@ -308,65 +312,126 @@ fn routines(schema: &Schema, s: &mut Collector) {
             .collect()
     });
     for f in order.iter().filter_map(|id| schema.functions.get(id)) {
-        let phase = match f.body {
-            FunctionBody::Atomic(_) => Phase::AtomicFunctions,
-            FunctionBody::Source(_) if uses_row_type(f, schema) => Phase::RowTypeFunctions,
-            FunctionBody::Source(_) => Phase::Functions,
-        };
-        s.push(phase, create_function(f));
-        if !f.public_execute {
-            s.push(Phase::Grants, public_execute(&f.id, f.kind, false));
-        }
-        s.extend(
-            Phase::Grants,
-            grant_statements(GrantTarget::Routine(&f.id, f.kind), &f.grants),
-        );
-        s.comment(CommentTarget::Routine(&f.id, f.kind), &f.comment);
+        routine(f, schema, s);
     }
+}
+
+fn routine(f: &Function, schema: &Schema, s: &mut Collector) {
+    s.push(routine_phase(f, schema), create_function(f));
+    if !f.public_execute {
+        s.push(Phase::Grants, public_execute(&f.id, f.kind, false));
+    }
+    s.extend(
+        Phase::Grants,
+        grant_statements(GrantTarget::Routine(&f.id, f.kind), &f.grants),
+    );
+    s.comment(CommentTarget::Routine(&f.id, f.kind), &f.comment);
 }
 
 fn sequences(schema: &Schema, s: &mut Collector) {
     for q in schema.sequences.values() {
-        s.push(Phase::Sequences, create_sequence(q));
-        if let Some(owner) = &q.owned_by {
-            s.push(
-                Phase::SequenceOwnership,
-                alter_sequence_owned_by(&q.name, Some(owner)),
-            );
-        }
-        s.extend(
-            Phase::Grants,
-            grant_statements(GrantTarget::Sequence(&q.name), &q.grants),
-        );
-        s.comment(CommentTarget::Sequence(&q.name), &q.comment);
+        sequence(q, s);
     }
 }
 
+fn sequence(q: &crate::model::Sequence, s: &mut Collector) {
+    s.push(Phase::Sequences, create_sequence(q));
+    if let Some(owner) = &q.owned_by {
+        s.push(
+            Phase::SequenceOwnership,
+            alter_sequence_owned_by(&q.name, Some(owner)),
+        );
+    }
+    s.extend(
+        Phase::Grants,
+        grant_statements(GrantTarget::Sequence(&q.name), &q.grants),
+    );
+    s.comment(CommentTarget::Sequence(&q.name), &q.comment);
+}
+
 /// The tables a table's `CREATE` needs first: its partition parent and inheritance parents.
-fn table_parents(t: &Table) -> Vec<QualifiedName> {
+pub fn table_parents(t: &Table) -> Vec<QualifiedName> {
     let mut parents = t.inherits.clone();
     parents.extend(t.partition_of.iter().map(|p| p.parent.clone()));
     parents
 }
 
 fn tables(schema: &Schema, s: &mut Collector) {
-    let names: Vec<QualifiedName> = schema.tables.keys().cloned().collect();
-    let order = stable_topo_sort(&names, |n| {
-        schema.tables.get(n).map(table_parents).unwrap_or_default()
-    });
-    for name in &order {
+    for name in &table_order(&schema.tables) {
         if let Some(t) = schema.tables.get(name) {
-            let mut early = t.clone();
-            early.checks.retain(|c| !calls_routine(&c.expr.0, schema));
-            s.push(Phase::Tables, create_table(&early));
-            for c in t.checks.iter().filter(|c| calls_routine(&c.expr.0, schema)) {
-                s.push(Phase::LateChecks, add_check(&t.name, c));
-            }
+            create_table_only(t, s, schema);
         }
     }
     for t in schema.tables.values() {
         table_children(t, s, schema);
     }
+}
+
+/// Tables in creation order: partition and inheritance parents before their children.
+pub fn table_order(tables: &BTreeMap<QualifiedName, Table>) -> Vec<QualifiedName> {
+    let names: Vec<QualifiedName> = tables.keys().cloned().collect();
+    stable_topo_sort(&names, |n| {
+        tables.get(n).map(table_parents).unwrap_or_default()
+    })
+}
+
+/// `CREATE TABLE`, and the CHECK constraints that must wait for the routines they call.
+fn create_table_only(t: &Table, s: &mut Collector, schema: &Schema) {
+    let mut early = t.clone();
+    early.checks.retain(|c| !calls_routine(&c.expr.0, schema));
+    s.push(Phase::Tables, create_table(&early));
+    for c in t.checks.iter().filter(|c| calls_routine(&c.expr.0, schema)) {
+        s.push(Phase::LateChecks, add_check(&t.name, c));
+    }
+}
+
+/// Every statement that creates one table with everything on it (constraints, indexes,
+/// triggers, policies, grants, comments), tagged with phases; `context` is the schema the table
+/// belongs to (which routines exist decides when CHECKs run). The differ uses this for new
+/// tables, so a table is created the same way in a baseline and in a migration.
+pub fn table_statements(t: &Table, context: &Schema) -> Vec<Statement> {
+    let mut s = Collector::default();
+    create_table_only(t, &mut s, context);
+    table_children(t, &mut s, context);
+    s.0
+}
+
+/// Every statement that creates one routine: the `CREATE`, its `EXECUTE` rights and comment.
+pub fn routine_statements(f: &Function, context: &Schema) -> Vec<Statement> {
+    let mut s = Collector::default();
+    routine(f, context, &mut s);
+    s.0
+}
+
+/// The phase a routine's `CREATE` runs in (see [`Phase`]).
+pub fn routine_phase(f: &Function, context: &Schema) -> Phase {
+    match f.body {
+        FunctionBody::Atomic(_) => Phase::AtomicFunctions,
+        FunctionBody::Source(_) if uses_row_type(f, context) => Phase::RowTypeFunctions,
+        FunctionBody::Source(_) => Phase::Functions,
+    }
+}
+
+/// Every statement that creates one view with its indexes, triggers, grants and comments.
+pub fn view_statements(v: &View) -> Vec<Statement> {
+    let mut s = Collector::default();
+    s.push(Phase::Views, create_view(v));
+    view_children(v, &mut s);
+    s.0
+}
+
+/// Every statement that creates one domain (checks calling routines of `context` late).
+pub fn domain_statements(d: &crate::model::Domain, context: &Schema) -> Vec<Statement> {
+    let mut s = Collector::default();
+    domain(d, context, &mut s);
+    s.0
+}
+
+/// Every statement that creates one sequence (ownership, grants, comment).
+pub fn sequence_statements(q: &crate::model::Sequence) -> Vec<Statement> {
+    let mut s = Collector::default();
+    sequence(q, &mut s);
+    s.0
 }
 
 /// Everything about a table other than its `CREATE TABLE`.
@@ -477,6 +542,13 @@ fn views(schema: &Schema, s: &mut Collector) {
         }
     }
     for v in schema.views.values() {
+        view_children(v, s);
+    }
+}
+
+/// A view's indexes, triggers, grants and comments.
+fn view_children(v: &View, s: &mut Collector) {
+    {
         let name = &v.name;
         for i in &v.indexes {
             s.push(Phase::ViewIndexes, create_index(name, i));
@@ -523,7 +595,7 @@ pub fn view_order(views: &BTreeMap<QualifiedName, View>) -> Vec<QualifiedName> {
 /// Whether `text` contains `name` as a whole name: not preceded by an identifier character, a
 /// dot or a double quote, and not followed by an identifier character or a double quote (so
 /// `public.v1` is not found in `public.v10`).
-fn mentions(text: &str, name: &str) -> bool {
+pub fn mentions(text: &str, name: &str) -> bool {
     let ident_char = |c: char| c.is_alphanumeric() || c == '_' || c == '$';
     text.match_indices(name).any(|(at, _)| {
         let before = text[..at].chars().next_back();

@@ -1,0 +1,255 @@
+//! What the differ produces: a [`Plan`] of [`Step`]s, each with its SQL, where it runs
+//! ([`Segment`]) and what it risks ([`Hazard`]).
+
+use serde::Serialize;
+use std::fmt;
+
+/// Where a step runs. The variants are in execution order; each transactional segment is one
+/// transaction (one migration file), and each [`Segment::Concurrent`] step runs on its own,
+/// outside any transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Segment {
+    /// `ALTER TYPE … ADD VALUE`: a new enum label cannot be used in the transaction that adds
+    /// it, so the labels are committed before the statements that may use them.
+    EnumValues,
+    /// Everything else that runs in a transaction.
+    Main,
+    /// `CREATE INDEX CONCURRENTLY`: cannot run inside a transaction block; one statement per
+    /// migration.
+    Concurrent,
+    /// What must come after the concurrent index builds or in a transaction of its own so the
+    /// stronger locks of `Main` are not held meanwhile: `VALIDATE CONSTRAINT`, constraints
+    /// added `USING INDEX`, `SET NOT NULL` through a validated CHECK.
+    Validate,
+}
+
+impl Segment {
+    /// Whether the segment runs inside a transaction.
+    pub fn transactional(self) -> bool {
+        self != Segment::Concurrent
+    }
+
+    /// A short name, for headers and file names.
+    pub fn name(self) -> &'static str {
+        match self {
+            Segment::EnumValues => "enum_values",
+            Segment::Main => "main",
+            Segment::Concurrent => "concurrent",
+            Segment::Validate => "validate",
+        }
+    }
+}
+
+/// A kind of data loss. Each needs its own explicit permission (`--allow drop-table` and so on):
+/// the destructive-change guard refuses a plan with a loss that was not allowed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Loss {
+    /// `DROP TABLE` (or a rebuild that recreates a table empty).
+    DropTable,
+    /// `DROP COLUMN`.
+    DropColumn,
+    /// A column type change that may truncate, round or fail on existing values.
+    ChangeType,
+    /// Removing an enum label: rows holding it cannot be converted.
+    RemoveEnumLabel,
+    /// Dropping a sequence (its position), a materialized view's contents or a bucket row.
+    DropOther,
+}
+
+impl Loss {
+    /// Every kind, in order.
+    pub const ALL: [Loss; 5] = [
+        Loss::DropTable,
+        Loss::DropColumn,
+        Loss::ChangeType,
+        Loss::RemoveEnumLabel,
+        Loss::DropOther,
+    ];
+
+    /// The flag value that allows it (`--allow drop-table`).
+    pub fn flag(self) -> &'static str {
+        match self {
+            Loss::DropTable => "drop-table",
+            Loss::DropColumn => "drop-column",
+            Loss::ChangeType => "change-type",
+            Loss::RemoveEnumLabel => "remove-enum-label",
+            Loss::DropOther => "drop-other",
+        }
+    }
+
+    /// Parses a flag value.
+    pub fn parse(flag: &str) -> Option<Loss> {
+        Loss::ALL.into_iter().find(|l| l.flag() == flag)
+    }
+}
+
+impl fmt::Display for Loss {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.flag())
+    }
+}
+
+/// What a statement risks on a live database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case", tag = "kind", content = "loss")]
+pub enum HazardKind {
+    /// Loses data (refused unless allowed).
+    DataLoss(Loss),
+    /// Rewrites the whole table under an `ACCESS EXCLUSIVE` lock.
+    TableRewrite,
+    /// Builds an index (time and I/O proportional to the table).
+    IndexBuild,
+    /// Takes an `ACCESS EXCLUSIVE` lock (or another lock that blocks writes) on a table that
+    /// exists, queueing every query behind it while it waits.
+    Lock,
+    /// Scans the whole table to check existing rows (and fails if one does not pass).
+    Validation,
+    /// Changes who may read or write what (grants, policies, row-level security).
+    Authorization,
+}
+
+impl HazardKind {
+    /// A short name for lint output.
+    pub fn name(self) -> &'static str {
+        match self {
+            HazardKind::DataLoss(_) => "data-loss",
+            HazardKind::TableRewrite => "table-rewrite",
+            HazardKind::IndexBuild => "index-build",
+            HazardKind::Lock => "lock",
+            HazardKind::Validation => "validation",
+            HazardKind::Authorization => "authorization",
+        }
+    }
+}
+
+/// One hazard of a step: the kind, why, and the safer form when there is one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Hazard {
+    /// The kind.
+    pub kind: HazardKind,
+    /// Why it is a hazard, for this statement.
+    pub why: String,
+    /// The safer form, when there is one.
+    pub safer: Option<String>,
+}
+
+/// One statement of a plan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Step {
+    /// The SQL, ending in `;`.
+    pub sql: String,
+    /// Where it runs.
+    pub segment: Segment,
+    /// The object it changes, for messages (`column public.users.avatar_url`).
+    pub object: String,
+    /// What it risks.
+    pub hazards: Vec<Hazard>,
+}
+
+impl Step {
+    /// The kinds of data loss this step causes.
+    pub fn losses(&self) -> impl Iterator<Item = Loss> + '_ {
+        self.hazards.iter().filter_map(|h| match h.kind {
+            HazardKind::DataLoss(l) => Some(l),
+            _ => None,
+        })
+    }
+}
+
+/// An ordered list of statements that takes one schema to another.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Plan {
+    /// The statements in execution order (segments in [`Segment`] order).
+    pub steps: Vec<Step>,
+}
+
+/// The statements of one transaction (or one non-transactional statement) of a plan: what one
+/// migration file holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Chunk<'a> {
+    /// The segment.
+    pub segment: Segment,
+    /// Its steps, in order.
+    pub steps: Vec<&'a Step>,
+}
+
+impl Chunk<'_> {
+    /// The chunk as a script: statements separated by blank lines, each preceded by its
+    /// hazards as comments; a non-transactional chunk starts with sqlx's `-- no-transaction`.
+    pub fn to_sql(&self) -> String {
+        let mut out = String::new();
+        if !self.segment.transactional() {
+            out.push_str("-- no-transaction\n");
+        }
+        for (i, step) in self.steps.iter().enumerate() {
+            if i > 0 || !out.is_empty() {
+                out.push('\n');
+            }
+            for h in &step.hazards {
+                out.push_str(&format!("-- hazard {}: {}\n", h.kind.name(), h.why));
+            }
+            out.push_str(&step.sql);
+            out.push('\n');
+        }
+        out
+    }
+}
+
+impl Plan {
+    /// True when there is nothing to do.
+    pub fn is_empty(&self) -> bool {
+        self.steps.is_empty()
+    }
+
+    /// The plan cut into what runs together: one chunk per transactional segment, one per
+    /// concurrent statement.
+    pub fn chunks(&self) -> Vec<Chunk<'_>> {
+        let mut chunks: Vec<Chunk<'_>> = Vec::new();
+        for step in &self.steps {
+            match chunks.last_mut() {
+                Some(c) if c.segment == step.segment && step.segment.transactional() => {
+                    c.steps.push(step);
+                }
+                _ => chunks.push(Chunk {
+                    segment: step.segment,
+                    steps: vec![step],
+                }),
+            }
+        }
+        chunks
+    }
+
+    /// The whole plan as one script, each chunk under a header that says how it runs.
+    pub fn to_sql(&self) -> String {
+        let chunks = self.chunks();
+        let many = chunks.len() > 1;
+        let mut out = String::new();
+        for chunk in &chunks {
+            if !out.is_empty() {
+                out.push('\n');
+            }
+            if many || !chunk.segment.transactional() {
+                let how = if chunk.segment.transactional() {
+                    "in one transaction"
+                } else {
+                    "outside a transaction"
+                };
+                out.push_str(&format!("-- step: {} ({how})\n", chunk.segment.name()));
+            }
+            let body = chunk.to_sql();
+            out.push_str(body.strip_prefix("-- no-transaction\n").unwrap_or(&body));
+        }
+        out
+    }
+
+    /// Steps that lose data of a kind not in `allowed`, with the loss.
+    pub fn disallowed_losses(&self, allowed: &[Loss]) -> Vec<(&Step, Loss)> {
+        self.steps
+            .iter()
+            .flat_map(|s| s.losses().map(move |l| (s, l)))
+            .filter(|(_, l)| !allowed.contains(l))
+            .collect()
+    }
+}
