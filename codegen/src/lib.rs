@@ -8,6 +8,7 @@ pub mod canonical;
 pub mod diagnostics;
 pub mod diff;
 pub mod introspect;
+pub mod migrate;
 pub mod model;
 pub mod naming;
 pub mod output;

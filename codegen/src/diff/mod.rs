@@ -21,6 +21,7 @@
 
 mod objects;
 mod plan;
+pub mod prove;
 mod tables;
 
 pub use plan::{Chunk, Hazard, HazardKind, Loss, Plan, Segment, Step};
@@ -280,7 +281,11 @@ pub fn diff(from: &Schema, to: &Schema, options: &DiffOptions) -> Plan {
             rank: 0,
             sub: 0,
         };
-        b.push(order, object, sql);
+        b.push(order, object, sql).hazard(
+            HazardKind::Lock,
+            "takes a brief ACCESS EXCLUSIVE lock; code that uses the old name breaks at once",
+            None,
+        );
     }
     let rebuilt = tables::Rebuilds::compute(&b);
     objects::diff_schemas(&mut b);
@@ -310,6 +315,16 @@ pub fn diff(from: &Schema, to: &Schema, options: &DiffOptions) -> Plan {
         );
     }
     b.finish()
+}
+
+/// The down plan of the change `from` → `to`: the plan from `to` back to `from`, with `to`'s
+/// renames undone as renames.
+pub fn diff_down(from: &Schema, to: &Schema, options: &DiffOptions) -> Plan {
+    diff(
+        &to.database_view(),
+        &objects::reverse_renames(from, to),
+        options,
+    )
 }
 
 /// Grants present on one side only: `(revoke, grant)`.

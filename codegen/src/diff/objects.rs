@@ -118,6 +118,52 @@ pub(crate) fn apply_renames(from: &Schema, to: &Schema) -> (Schema, Vec<(String,
     (s, steps)
 }
 
+/// `from` annotated with the renames that undo `to`'s: for the down migration, where the
+/// objects `to` renamed must be renamed back rather than dropped and created.
+pub(crate) fn reverse_renames(from: &Schema, to: &Schema) -> Schema {
+    let mut s = from.clone();
+    for (name, e) in &to.enums {
+        if let Some(old) = &e.renamed_from
+            && !from.enums.contains_key(name)
+            && let Some(def) = s.enums.get_mut(old)
+        {
+            def.renamed_from = Some(name.clone());
+        }
+    }
+    for (name, t) in &to.tables {
+        let old_name = match &t.renamed_from {
+            Some(old) if !from.tables.contains_key(name) && from.tables.contains_key(old) => old,
+            _ => name,
+        };
+        let Some(def) = s.tables.get_mut(old_name) else {
+            continue;
+        };
+        if old_name != name {
+            def.renamed_from = Some(name.clone());
+        }
+        for c in &t.columns {
+            if let Some(old) = &c.renamed_from
+                && !from
+                    .tables
+                    .get(old_name)
+                    .is_some_and(|f| f.column(c.name.as_str()).is_some())
+                && let Some(col) = def.columns.iter_mut().find(|x| x.name == *old)
+            {
+                col.renamed_from = Some(c.name.clone());
+            }
+        }
+        for i in &t.indexes {
+            if let Some(old) = &i.renamed_from
+                && let Some(idx) = def.indexes.iter_mut().find(|x| x.name == *old)
+                && !t.indexes.iter().any(|x| x.name == *old)
+            {
+                idx.renamed_from = Some(i.name.clone());
+            }
+        }
+    }
+    s
+}
+
 fn rename_sql(kind: &str, old: &QualifiedName, new: &QualifiedName) -> String {
     if old.schema == new.schema {
         format!("ALTER {kind} {old} RENAME TO {};", new.name)

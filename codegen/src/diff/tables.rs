@@ -13,14 +13,19 @@ use crate::render::{
     identity_clause, mentions, primary_key_clause, reloption, revoke_statements, role_name,
     table_order, table_statements, unique_clause,
 };
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// What must be rebuilt (dropped and created again) because of other changes.
 #[derive(Debug, Default)]
 pub(crate) struct Rebuilds {
-    /// Tables whose columns change shape (dropped, retyped, regenerated): views reading them
-    /// and policies and triggers on them are rebuilt.
+    /// Tables whose columns change shape (dropped, retyped, regenerated), or that are dropped
+    /// or recreated: views reading them are rebuilt.
     pub reshaped: BTreeSet<QualifiedName>,
+    /// Tables dropped and created again (or only dropped): foreign keys to them are rebuilt.
+    pub recreated: BTreeSet<QualifiedName>,
+    /// Columns dropped, retyped or regenerated, per table: policies and triggers that mention
+    /// them are rebuilt (PostgreSQL refuses to change a column a policy or trigger uses).
+    pub changed_columns: BTreeMap<QualifiedName, BTreeSet<Ident>>,
     /// Enums whose labels are removed or reordered.
     pub enums: BTreeSet<QualifiedName>,
     /// Routines that cannot be replaced in place, by name.
@@ -70,45 +75,51 @@ impl Rebuilds {
         for (name, from) in &b.from.tables {
             let Some(to) = b.to.tables.get(name) else {
                 r.reshaped.insert(name.clone());
+                r.recreated.insert(name.clone());
                 continue;
             };
             if table_rebuilt(from, to) {
                 r.reshaped.insert(name.clone());
+                r.recreated.insert(name.clone());
                 continue;
             }
             for c in &from.columns {
                 let uses_rebuilt_enum = c.ty.element().named().is_some_and(|n| r.enums.contains(n));
-                match to.column(c.name.as_str()) {
-                    None => {
-                        r.reshaped.insert(name.clone());
-                    }
-                    Some(t)
-                        if t.ty != c.ty
+                let changed = match to.column(c.name.as_str()) {
+                    None => true,
+                    Some(t) => {
+                        t.ty != c.ty
                             || t.collation != c.collation
                             || t.generated != c.generated
-                            || uses_rebuilt_enum =>
-                    {
-                        r.reshaped.insert(name.clone());
+                            || uses_rebuilt_enum
                     }
-                    Some(_) => {}
+                };
+                if changed {
+                    r.reshaped.insert(name.clone());
+                    r.changed_columns
+                        .entry(name.clone())
+                        .or_default()
+                        .insert(c.name.clone());
                 }
             }
         }
         for (name, from) in &b.from.tables {
             let to = b.to.tables.get(name);
-            let reshaped = r.reshaped.contains(name);
+            let reshaped = r.recreated.contains(name);
             if let Some(pk) = &from.primary_key
-                && (reshaped || to.and_then(|t| t.primary_key.as_ref()) != Some(pk))
+                && (reshaped
+                    || strip_pk(&to.and_then(|t| t.primary_key.clone()))
+                        != strip_pk(&Some(pk.clone())))
             {
                 r.keys.insert(key_of(name, &pk.columns));
             }
             for u in &from.uniques {
-                if reshaped || !to.is_some_and(|t| t.uniques.contains(u)) {
+                if reshaped || !to.is_some_and(|t| t.uniques.iter().any(|x| same_unique(x, u))) {
                     r.keys.insert(key_of(name, &u.columns));
                 }
             }
             for i in from.indexes.iter().filter(|i| i.unique) {
-                if (reshaped || !to.is_some_and(|t| t.indexes.contains(i)))
+                if (reshaped || !to.is_some_and(|t| t.indexes.iter().any(|x| same_index(x, i))))
                     && let Some(cols) = index_columns(i)
                 {
                     r.keys.insert(key_of(name, &cols));
@@ -161,8 +172,34 @@ impl Rebuilds {
     /// Whether a trigger must be dropped and created again although it did not change.
     fn trigger_rebuilt(&self, table: &QualifiedName, t: &Trigger) -> bool {
         self.routines.contains(&t.function)
-            || (self.reshaped.contains(table)
-                && (t.when.is_some() || !t.events.update_columns.is_empty()))
+            || t.events
+                .update_columns
+                .iter()
+                .any(|c| self.column_changed(table, c.as_str()))
+            || t.when
+                .as_ref()
+                .is_some_and(|w| self.mentions_changed_column(table, w.as_str()))
+    }
+
+    fn column_changed(&self, table: &QualifiedName, column: &str) -> bool {
+        self.changed_columns
+            .get(table)
+            .is_some_and(|cols| cols.iter().any(|c| c.as_str() == column))
+    }
+
+    /// Whether `text` (an expression on `table`) mentions a column of it that changes.
+    pub fn mentions_changed_column(&self, table: &QualifiedName, text: &str) -> bool {
+        self.changed_columns
+            .get(table)
+            .is_some_and(|cols| cols.iter().any(|c| mentions(text, &c.to_string())))
+    }
+
+    /// Whether a policy must be dropped and created again although it did not change.
+    fn policy_rebuilt(&self, table: &QualifiedName, p: &Policy) -> bool {
+        [&p.using, &p.with_check]
+            .into_iter()
+            .flatten()
+            .any(|e| self.mentions_changed_column(table, e.as_str()))
     }
 }
 
@@ -253,14 +290,13 @@ pub(crate) fn diff_attached(b: &mut Builder<'_>) {
             &t.triggers,
             Phase::Triggers,
         );
-        diff_policies(b, &name, &f.policies, &t.policies, false);
+        diff_policies(b, &Rebuilds::default(), &name, &f.policies, &t.policies);
     }
 }
 
 fn diff_table(b: &mut Builder<'_>, r: &Rebuilds, from: &Table, to: &Table) {
     let name = &to.name;
     let existing = b.is_existing(name);
-    let reshaped = r.reshaped.contains(name);
 
     // Constraints and indexes that go or change: dropped before columns change.
     let drop_constraint = |b: &mut Builder<'_>, rank: DropRank, what: &str, c: &Ident| {
@@ -271,11 +307,11 @@ fn diff_table(b: &mut Builder<'_>, r: &Rebuilds, from: &Table, to: &Table) {
         );
     };
     for fk in &from.foreign_keys {
-        let kept = to.foreign_keys.contains(fk)
+        let kept = to.foreign_keys.iter().any(|t| same_fk(t, fk))
             && !r
                 .keys
                 .contains(&key_of(&fk.references, &fk.referenced_columns))
-            && !r.reshaped.contains(&fk.references);
+            && !r.recreated.contains(&fk.references);
         let validated_only = to.foreign_keys.iter().any(|t| {
             t.name == fk.name && fk.not_valid && !t.not_valid && {
                 let mut x = t.clone();
@@ -287,12 +323,12 @@ fn diff_table(b: &mut Builder<'_>, r: &Rebuilds, from: &Table, to: &Table) {
             drop_constraint(b, DropRank::ForeignKeys, "foreign key", &fk.name);
         }
     }
-    let pk_changed = from.primary_key != to.primary_key;
+    let pk_changed = strip_pk(&from.primary_key) != strip_pk(&to.primary_key);
     if pk_changed && let Some(pk) = &from.primary_key {
         drop_constraint(b, DropRank::Constraints, "primary key", &pk.name);
     }
     for u in &from.uniques {
-        if !to.uniques.contains(u) {
+        if !to.uniques.iter().any(|t| same_unique(t, u)) {
             drop_constraint(b, DropRank::Constraints, "unique constraint", &u.name);
         }
     }
@@ -302,7 +338,7 @@ fn diff_table(b: &mut Builder<'_>, r: &Rebuilds, from: &Table, to: &Table) {
         }
     }
     for x in &from.exclusions {
-        if !to.exclusions.contains(x) {
+        if !to.exclusions.iter().any(|t| same_exclusion(t, x)) {
             drop_constraint(b, DropRank::Constraints, "exclusion constraint", &x.name);
         }
     }
@@ -407,7 +443,7 @@ fn diff_table(b: &mut Builder<'_>, r: &Rebuilds, from: &Table, to: &Table) {
         );
     }
     for u in &to.uniques {
-        if !from.uniques.contains(u) {
+        if !from.uniques.iter().any(|f| same_unique(f, u)) {
             add_unique_key(
                 b,
                 name,
@@ -489,7 +525,7 @@ fn diff_table(b: &mut Builder<'_>, r: &Rebuilds, from: &Table, to: &Table) {
         }
     }
     for x in &to.exclusions {
-        if !from.exclusions.contains(x) {
+        if !from.exclusions.iter().any(|f| same_exclusion(f, x)) {
             let step = b.push(
                 Order::create(Phase::Indexes),
                 format!("exclusion constraint {} on {name}", x.name),
@@ -514,11 +550,11 @@ fn diff_table(b: &mut Builder<'_>, r: &Rebuilds, from: &Table, to: &Table) {
         create_index_step(b, name, i, existing && to.partitioned_by.is_none());
     }
     for fk in &to.foreign_keys {
-        let kept = from.foreign_keys.contains(fk)
+        let kept = from.foreign_keys.iter().any(|f| same_fk(f, fk))
             && !r
                 .keys
                 .contains(&key_of(&fk.references, &fk.referenced_columns))
-            && !r.reshaped.contains(&fk.references);
+            && !r.recreated.contains(&fk.references);
         if kept {
             continue;
         }
@@ -615,7 +651,7 @@ fn diff_table(b: &mut Builder<'_>, r: &Rebuilds, from: &Table, to: &Table) {
         )
         .authorization();
     }
-    diff_policies(b, name, &from.policies, &to.policies, reshaped);
+    diff_policies(b, r, name, &from.policies, &to.policies);
     diff_grants(
         b,
         &format!("table {name}"),
@@ -706,7 +742,7 @@ fn diff_table(b: &mut Builder<'_>, r: &Rebuilds, from: &Table, to: &Table) {
         let old = from
             .policies
             .iter()
-            .find(|f| f.name == p.name && !reshaped && policy_alterable(f, p))
+            .find(|f| f.name == p.name && !r.policy_rebuilt(name, f) && policy_alterable(f, p))
             .and_then(|f| f.comment.clone());
         comment(b, CommentTarget::Policy(name, &p.name), &old, &p.comment);
     }
@@ -751,7 +787,7 @@ fn constraint_kept(from: &Table, to: &Table, name: &Ident, r: &Rebuilds) -> bool
             && !r
                 .keys
                 .contains(&key_of(&fk.references, &fk.referenced_columns))
-            && !r.reshaped.contains(&fk.references);
+            && !r.recreated.contains(&fk.references);
     }
     let strip = |mut x: crate::model::ExclusionConstraint| {
         x.comment = None;
@@ -773,6 +809,38 @@ fn check_kept(c: &CheckConstraint, to: &Table) -> bool {
             && t.no_inherit == c.no_inherit
             && (t.not_valid || !c.not_valid)
     })
+}
+
+fn strip_pk(pk: &Option<crate::model::PrimaryKey>) -> Option<crate::model::PrimaryKey> {
+    pk.clone().map(|mut p| {
+        p.comment = None;
+        p
+    })
+}
+
+fn same_unique(a: &crate::model::UniqueConstraint, b: &crate::model::UniqueConstraint) -> bool {
+    let (mut a, mut b) = (a.clone(), b.clone());
+    a.comment = None;
+    b.comment = None;
+    a == b
+}
+
+fn same_exclusion(
+    a: &crate::model::ExclusionConstraint,
+    b: &crate::model::ExclusionConstraint,
+) -> bool {
+    let (mut a, mut b) = (a.clone(), b.clone());
+    a.comment = None;
+    b.comment = None;
+    a == b
+}
+
+/// Same foreign key, comments aside.
+fn same_fk(a: &crate::model::ForeignKey, b: &crate::model::ForeignKey) -> bool {
+    let (mut a, mut b) = (a.clone(), b.clone());
+    a.comment = None;
+    b.comment = None;
+    a == b
 }
 
 /// Two indexes are the same index when everything but the comment agrees.
@@ -1342,10 +1410,10 @@ fn policy_alterable(from: &Policy, to: &Policy) -> bool {
 
 fn diff_policies(
     b: &mut Builder<'_>,
+    r: &Rebuilds,
     on: &QualifiedName,
     from: &[Policy],
     to: &[Policy],
-    rebuild_all: bool,
 ) {
     let strip = |p: &Policy| {
         let mut p = p.clone();
@@ -1353,7 +1421,7 @@ fn diff_policies(
         p
     };
     for f in from {
-        let keep = !rebuild_all
+        let keep = !r.policy_rebuilt(on, f)
             && to
                 .iter()
                 .any(|t| t.name == f.name && policy_alterable(f, t));
@@ -1370,7 +1438,7 @@ fn diff_policies(
         let object = format!("policy {} on {on}", t.name);
         match from
             .iter()
-            .find(|f| f.name == t.name && !rebuild_all && policy_alterable(f, t))
+            .find(|f| f.name == t.name && !r.policy_rebuilt(on, f) && policy_alterable(f, t))
         {
             None => {
                 b.push(Order::create(Phase::Policies), object, create_policy(on, t))

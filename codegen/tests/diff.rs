@@ -1,0 +1,278 @@
+//! The differ on typical changes to JobPilot's schema: the SQL (insta snapshots, reviewed), and
+//! every plan proven on a real PostgreSQL, up and down. Both states come from SQL applied to a
+//! scratch database and introspected, so their expressions are PostgreSQL's own.
+
+// Tests may panic: that is how they fail.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use codegen::diff::prove::{ProofError, prove, same_database};
+use codegen::diff::{DiffOptions, HazardKind, Loss, Plan, Segment, diff, diff_down};
+use codegen::introspect::Filter;
+use codegen::model::{Ident, QualifiedName, Schema};
+use codegen::source::{LoadOptions, SqlSource, load_sql_files_on};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+fn baseline() -> SqlSource {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../migrations/0001_baseline.up.sql");
+    SqlSource::read(&path).unwrap()
+}
+
+async fn server() -> Arc<pgkit::Server> {
+    pgkit::Server::shared().await.unwrap()
+}
+
+/// The baseline plus `change` (SQL), introspected.
+async fn state(server: &Arc<pgkit::Server>, change: &str) -> Schema {
+    let mut files = vec![baseline()];
+    if !change.is_empty() {
+        files.push(SqlSource {
+            path: PathBuf::from("change.sql"),
+            text: change.to_owned(),
+        });
+    }
+    load_sql_files_on(server, &files, &LoadOptions::default())
+        .await
+        .unwrap()
+        .schema
+}
+
+/// Diffs, snapshots the up and down SQL, and proves both.
+async fn case(name: &str, change: &str, edit: impl FnOnce(&mut Schema)) -> (Plan, Plan) {
+    let server = server().await;
+    let from = state(&server, "").await;
+    let mut to = state(&server, change).await;
+    edit(&mut to);
+    let options = DiffOptions::default();
+    let up = diff(&from, &to, &options);
+    let down = diff_down(&from, &to, &options);
+    insta::assert_snapshot!(
+        name,
+        format!("-- up\n{}\n-- down\n{}", up.to_sql(), down.to_sql())
+    );
+    let filter = Filter::default();
+    prove(&server, &from, &up, &to, &filter, true)
+        .await
+        .unwrap_or_else(|e| panic!("{name}: up not proven: {e}"));
+    prove(&server, &to, &down, &from, &filter, true)
+        .await
+        .unwrap_or_else(|e| panic!("{name}: down not proven: {e}"));
+    (up, down)
+}
+
+#[tokio::test]
+async fn add_avatar_url_to_users() {
+    let (up, down) = case(
+        "add_avatar_url",
+        "ALTER TABLE public.users ADD COLUMN avatar_url text;",
+        |_| {},
+    )
+    .await;
+    assert!(up.disallowed_losses(&[]).is_empty());
+    assert_eq!(down.disallowed_losses(&[])[0].1, Loss::DropColumn);
+}
+
+#[tokio::test]
+async fn new_table_with_foreign_keys_and_rls() {
+    let (up, _) = case(
+        "new_table_fk_rls",
+        "CREATE TABLE public.interviews (
+             id uuid DEFAULT gen_random_uuid() PRIMARY KEY,
+             application_id uuid NOT NULL REFERENCES public.applications (id) ON DELETE CASCADE,
+             user_id uuid NOT NULL REFERENCES public.users (id),
+             scheduled_at timestamptz NOT NULL,
+             notes text
+         );
+         CREATE INDEX interviews_user_idx ON public.interviews (user_id, scheduled_at);
+         ALTER TABLE public.interviews ENABLE ROW LEVEL SECURITY;
+         CREATE POLICY interviews_owner ON public.interviews FOR ALL TO authenticated
+             USING (user_id = auth.uid()) WITH CHECK (user_id = auth.uid());
+         GRANT SELECT, INSERT, UPDATE, DELETE ON public.interviews TO authenticated;",
+        |_| {},
+    )
+    .await;
+    // A new table needs no online forms: one transaction, no concurrent index.
+    assert!(up.steps.iter().all(|s| s.segment == Segment::Main));
+}
+
+#[tokio::test]
+async fn enum_label_added() {
+    let (up, down) = case(
+        "enum_label",
+        "ALTER TYPE public.application_status ADD VALUE 'screening' AFTER 'applied';",
+        |_| {},
+    )
+    .await;
+    assert!(up.steps.iter().all(|s| s.segment == Segment::EnumValues));
+    assert_eq!(down.disallowed_losses(&[])[0].1, Loss::RemoveEnumLabel);
+}
+
+#[tokio::test]
+async fn index_on_a_large_table_is_built_concurrently() {
+    let (up, _) = case(
+        "index_concurrently",
+        "CREATE INDEX jobs_company_idx ON public.jobs (company);",
+        |_| {},
+    )
+    .await;
+    let step = up
+        .steps
+        .iter()
+        .find(|s| s.sql.contains("jobs_company_idx"))
+        .unwrap();
+    assert_eq!(step.segment, Segment::Concurrent);
+    assert!(step.sql.contains("CREATE INDEX CONCURRENTLY"));
+    assert!(
+        step.hazards
+            .iter()
+            .any(|h| h.kind == HazardKind::IndexBuild)
+    );
+    // The plain form, on request.
+    let server = server().await;
+    let from = state(&server, "").await;
+    let to = state(
+        &server,
+        "CREATE INDEX jobs_company_idx ON public.jobs (company);",
+    )
+    .await;
+    let plain = diff(
+        &from,
+        &to,
+        &DiffOptions {
+            online: false,
+            lock_timeout: None,
+        },
+    );
+    assert_eq!(plain.steps.len(), 1);
+    assert_eq!(plain.steps[0].segment, Segment::Main);
+    assert_eq!(
+        plain.steps[0].sql,
+        "CREATE INDEX jobs_company_idx ON public.jobs (company);"
+    );
+}
+
+#[tokio::test]
+async fn renamed_column_and_table() {
+    let (up, down) = case(
+        "rename",
+        "ALTER TABLE public.matches RENAME TO job_matches;
+         ALTER TABLE public.users RENAME COLUMN display_name TO full_name;",
+        |to| {
+            let users = to.tables.get_mut(&QualifiedName::public("users")).unwrap();
+            let c = users
+                .columns
+                .iter_mut()
+                .find(|c| c.name.as_str() == "full_name")
+                .unwrap();
+            c.renamed_from = Some(Ident::new("display_name"));
+            let m = to
+                .tables
+                .get_mut(&QualifiedName::public("job_matches"))
+                .unwrap();
+            m.renamed_from = Some(QualifiedName::public("matches"));
+        },
+    )
+    .await;
+    assert!(up.disallowed_losses(&[]).is_empty(), "{}", up.to_sql());
+    assert!(up.steps.iter().all(|s| !s.sql.contains("DROP")));
+    assert!(
+        down.steps.iter().all(|s| !s.sql.contains("DROP")),
+        "{}",
+        down.to_sql()
+    );
+}
+
+#[tokio::test]
+async fn not_null_added_through_a_validated_check() {
+    let (up, _) = case(
+        "set_not_null",
+        "UPDATE public.users SET display_name = '' WHERE display_name IS NULL;
+         ALTER TABLE public.users ALTER COLUMN display_name SET NOT NULL;",
+        |_| {},
+    )
+    .await;
+    let segments: Vec<Segment> = up.steps.iter().map(|s| s.segment).collect();
+    assert!(segments.contains(&Segment::Validate));
+}
+
+#[tokio::test]
+async fn proof_catches_a_wrong_plan() {
+    let server = server().await;
+    let from = state(&server, "").await;
+    let to = state(
+        &server,
+        "ALTER TABLE public.users ADD COLUMN avatar_url text;",
+    )
+    .await;
+    let mut plan = diff(&from, &to, &DiffOptions::default());
+    // A plan that misses its statement: the result is not the target.
+    plan.steps.retain(|s| !s.sql.contains("avatar_url"));
+    let err = prove(&server, &from, &plan, &to, &Filter::default(), true)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ProofError::Differs(_)), "{err}");
+    assert!(err.to_string().contains("avatar_url"), "{err}");
+    // A plan with a statement PostgreSQL rejects: the error names it.
+    let mut plan = diff(&from, &to, &DiffOptions::default());
+    plan.steps[1].sql = "ALTER TABLE public.users ADD COLUMN avatar_url no_such_type;".into();
+    let err = prove(&server, &from, &plan, &to, &Filter::default(), true)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, ProofError::Statement { index: 2, object, .. } if object.contains("avatar_url")),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn column_type_change_and_enum_rebuild() {
+    let server = server().await;
+    let from = state(&server, "").await;
+    let to = state(
+        &server,
+        "ALTER TABLE public.users ALTER COLUMN display_name TYPE text;
+         ALTER TABLE public.jobs ALTER COLUMN title TYPE varchar(100);
+         ALTER TYPE public.document_kind RENAME TO document_kind_x;
+         CREATE TYPE public.document_kind AS ENUM ('resume', 'cover_letter');
+         ALTER TABLE public.documents ALTER COLUMN kind TYPE public.document_kind
+             USING kind::text::public.document_kind;
+         DROP TYPE public.document_kind_x;",
+    )
+    .await;
+    let plan = diff(&from, &to, &DiffOptions::default());
+    let losses: Vec<Loss> = plan
+        .disallowed_losses(&[])
+        .iter()
+        .map(|(_, l)| *l)
+        .collect();
+    assert!(losses.contains(&Loss::ChangeType), "{}", plan.to_sql());
+    assert!(losses.contains(&Loss::RemoveEnumLabel), "{}", plan.to_sql());
+    // display_name varchar(120) -> text is neither a rewrite nor a loss.
+    let widen = plan
+        .steps
+        .iter()
+        .find(|s| s.sql.contains("display_name TYPE"))
+        .unwrap();
+    assert!(widen.hazards.is_empty(), "{:?}", widen.hazards);
+    prove(&server, &from, &plan, &to, &Filter::default(), true)
+        .await
+        .unwrap_or_else(|e| panic!("{e}\n{}", plan.to_sql()));
+}
+
+#[test]
+fn same_database_ignores_column_order() {
+    let mut a = Schema::default();
+    let mut t = codegen::model::Table::new(QualifiedName::public("t"));
+    t.columns.push(codegen::model::Column::new(
+        "a",
+        codegen::model::PgType::Text,
+    ));
+    t.columns.push(codegen::model::Column::new(
+        "b",
+        codegen::model::PgType::Text,
+    ));
+    a.tables.insert(t.name.clone(), t.clone());
+    let mut b = a.clone();
+    b.tables.get_mut(&t.name).unwrap().columns.reverse();
+    assert!(same_database(&a, &b).is_empty());
+}
