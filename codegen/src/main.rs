@@ -53,10 +53,115 @@ enum Command {
         #[arg(long)]
         no_supabase: bool,
     },
+    /// Apply and inspect migrations/ on a database (sqlx's migrator, its `_sqlx_migrations`
+    /// history table and advisory lock).
+    Migrate {
+        #[command(subcommand)]
+        command: MigrateCommand,
+    },
+    /// Compare any two sources (a database URL, a .sql file or a directory of them, a schema
+    /// directory, a migrations directory): print the SQL that takes FROM to TO (nothing, exit 0,
+    /// when they are the same), or the changes as a report or JSON.
+    Diff {
+        /// Where the database is now.
+        #[arg(value_name = "FROM")]
+        from: String,
+        /// Where it should be.
+        #[arg(value_name = "TO")]
+        to: String,
+        /// Output: the migration SQL, a report of the changes with their hazards, or JSON.
+        #[arg(long, value_enum, default_value_t = DiffFormat::Sql)]
+        format: DiffFormat,
+        /// Plain forms instead of the online ones.
+        #[arg(long)]
+        no_online: bool,
+        /// Server for scratch databases.
+        #[arg(long, env = "CODEGEN_DEV_URL", value_name = "URL")]
+        dev_url: Option<String>,
+    },
     /// Print the JSON Schema of the schema language (for editors).
     SchemaJson,
     /// Print schema/ as one SQL script (the DDL a fresh database gets).
     Sql,
+}
+
+#[derive(Debug, Subcommand)]
+enum MigrateCommand {
+    /// The autogenerate step: diff schema/ against the state migrations/ produce, prove the
+    /// plan (up and down) on a scratch database, write the next migration files and print the
+    /// lint findings. Writes nothing when there is nothing to do.
+    New {
+        /// What the migration does (`add_avatar_url`).
+        #[arg(value_name = "NAME")]
+        name: String,
+        /// Allow a kind of data loss: drop-table, drop-column, change-type, remove-enum-label,
+        /// drop-other (repeat the flag for several).
+        #[arg(long, value_name = "KIND")]
+        allow: Vec<String>,
+        /// Plain forms instead of the online ones (CREATE INDEX without CONCURRENTLY,
+        /// constraints validated at once): one transaction, stronger locks.
+        #[arg(long)]
+        no_online: bool,
+        /// Server for scratch databases (default: 127.0.0.1:5432, else a throwaway cluster).
+        #[arg(long, env = "CODEGEN_DEV_URL", value_name = "URL")]
+        dev_url: Option<String>,
+    },
+    /// Apply the pending migrations in order, each in a transaction unless its first line is
+    /// `-- no-transaction`.
+    Up {
+        /// Stop after this version (default: apply all).
+        #[arg(long, value_name = "VERSION")]
+        to: Option<i64>,
+        #[command(flatten)]
+        db: DatabaseArg,
+    },
+    /// Revert applied migrations with their down scripts (default: the last applied one).
+    Down {
+        /// Revert every applied migration above this version (0: all of them).
+        #[arg(long, value_name = "VERSION")]
+        to: Option<i64>,
+        #[command(flatten)]
+        db: DatabaseArg,
+    },
+    /// List every migration as applied or pending, and the problems: applied but unknown,
+    /// edited after being applied, failed (exit 1 when there are any).
+    Status {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = StatusFormat::Text)]
+        format: StatusFormat,
+        #[command(flatten)]
+        db: DatabaseArg,
+    },
+    /// Record every migration up to VERSION as applied without running it (for a database
+    /// that already has that schema, such as the existing Supabase one).
+    Stamp {
+        /// The last version to record.
+        #[arg(value_name = "VERSION")]
+        version: i64,
+        #[command(flatten)]
+        db: DatabaseArg,
+    },
+}
+
+/// The database of a `migrate` command.
+#[derive(Debug, clap::Args)]
+struct DatabaseArg {
+    /// The database (default: DATABASE_URL, from the environment or <root>/.env).
+    #[arg(long, value_name = "URL")]
+    database_url: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum DiffFormat {
+    Sql,
+    Report,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum StatusFormat {
+    Text,
+    Json,
 }
 
 fn main() -> ExitCode {
@@ -107,6 +212,14 @@ fn main() -> ExitCode {
             }
         }
         Command::Sql => sql(&paths),
+        Command::Migrate { command } => runtime.block_on(migrate(&paths, command)),
+        Command::Diff {
+            from,
+            to,
+            format,
+            no_online,
+            dev_url,
+        } => runtime.block_on(diff(&from, &to, format, no_online, dev_url)),
     }
 }
 
@@ -237,10 +350,10 @@ async fn import(
     options: &LoadOptions,
 ) -> ExitCode {
     let found = if let Some(url) = from_db {
-        match read_database(url, &options.filter).await {
+        match codegen::diff::sources::read_database(url, &options.filter).await {
             Ok(f) => f,
             Err(message) => {
-                eprintln!("error: {}", redact_all(&message));
+                eprintln!("error: {}", redact_all(&message.to_string()));
                 return ExitCode::from(2);
             }
         }
@@ -323,67 +436,258 @@ async fn import(
     ExitCode::SUCCESS
 }
 
-/// Introspects a live database, read-only.
-async fn read_database(
-    url: &str,
-    filter: &codegen::introspect::Filter,
-) -> Result<codegen::introspect::Introspection, String> {
-    let config: tokio_postgres::Config = url
-        .parse()
-        .map_err(|e| format!("{} is not a PostgreSQL URL: {e}", redact(url)))?;
-    let connect = tokio::time::timeout(
-        std::time::Duration::from_secs(15),
-        config.connect(tokio_postgres::NoTls),
-    )
-    .await
-    .map_err(|_| format!("{}: no answer within 15 s", redact(url)))?;
-    let (client, connection) = connect.map_err(|e| format!("{}: {e}", redact(url)))?;
-    let task = tokio::spawn(connection);
-    let result = codegen::introspect::introspect(&client, filter)
-        .await
-        .map_err(|e| e.to_string());
-    drop(client);
-    let _ = task.await;
-    result
+/// `codegen migrate up | down | status | stamp`.
+async fn migrate(paths: &Paths, command: MigrateCommand) -> ExitCode {
+    use codegen::migrate::{self as m, format_version};
+    let db = match &command {
+        MigrateCommand::Up { db, .. }
+        | MigrateCommand::Down { db, .. }
+        | MigrateCommand::Status { db, .. }
+        | MigrateCommand::Stamp { db, .. } => db,
+        MigrateCommand::New {
+            name,
+            allow,
+            no_online,
+            dev_url,
+        } => return migrate_new(paths, name, allow, *no_online, dev_url.clone()).await,
+    };
+    let env = std::env::var("DATABASE_URL").ok();
+    let url = match m::database_url(db.database_url.as_deref(), env.as_deref(), &paths.root) {
+        Ok(url) => url,
+        Err(e) => return migrate_error(&e),
+    };
+    let dir = &paths.migrations;
+    let shown = m::redact(&url);
+    match command {
+        MigrateCommand::Up { to, .. } => match m::up(&url, dir, to).await {
+            Ok(applied) if applied.is_empty() => {
+                println!("up to date: no pending migration for {shown}");
+                ExitCode::SUCCESS
+            }
+            Ok(applied) => {
+                for a in &applied {
+                    println!(
+                        "applied {} {} ({} ms)",
+                        format_version(a.version),
+                        a.description,
+                        a.execution_time.as_millis()
+                    );
+                }
+                println!("{} migration(s) applied to {shown}", applied.len());
+                ExitCode::SUCCESS
+            }
+            Err(e) => migrate_error(&e),
+        },
+        MigrateCommand::Down { to, .. } => match m::down(&url, dir, to).await {
+            Ok(reverted) if reverted.is_empty() => {
+                println!("nothing to revert on {shown}");
+                ExitCode::SUCCESS
+            }
+            Ok(reverted) => {
+                for r in &reverted {
+                    println!("reverted {} {}", format_version(r.version), r.description);
+                }
+                println!("{} migration(s) reverted on {shown}", reverted.len());
+                ExitCode::SUCCESS
+            }
+            Err(e) => migrate_error(&e),
+        },
+        MigrateCommand::Status { format, .. } => match m::status(&url, dir).await {
+            Ok(status) => {
+                match format {
+                    StatusFormat::Json => match serde_json::to_string_pretty(&status.to_json()) {
+                        Ok(text) => println!("{text}"),
+                        Err(e) => {
+                            eprintln!("error: {e}");
+                            return ExitCode::from(2);
+                        }
+                    },
+                    StatusFormat::Text => {
+                        print!("{}", status.to_text());
+                        println!(
+                            "{shown}: {} applied, {} pending, {} problem(s)",
+                            status.count(m::State::Applied),
+                            status.count(m::State::Pending),
+                            status.problems().count()
+                        );
+                        for p in status.problems().filter_map(m::Entry::problem) {
+                            eprintln!("error: {p}");
+                        }
+                    }
+                }
+                if status.has_problems() {
+                    ExitCode::from(1)
+                } else {
+                    ExitCode::SUCCESS
+                }
+            }
+            Err(e) => migrate_error(&e),
+        },
+        MigrateCommand::Stamp { version, .. } => match m::stamp(&url, dir, version).await {
+            Ok(stamped) => {
+                for s in &stamped {
+                    let v = format_version(s.version);
+                    if s.already {
+                        println!("already recorded {v} {}: nothing to do", s.description);
+                    } else {
+                        println!(
+                            "stamped {v} {} (recorded as applied, not run)",
+                            s.description
+                        );
+                    }
+                }
+                ExitCode::SUCCESS
+            }
+            Err(e) => migrate_error(&e),
+        },
+        MigrateCommand::New { .. } => ExitCode::from(2),
+    }
 }
 
-/// A URL with its password replaced by `***`.
-fn redact(url: &str) -> String {
-    let Some(scheme_end) = url.find("://") else {
-        return url.to_owned();
-    };
-    let rest = &url[scheme_end + 3..];
-    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
-    let authority = &rest[..authority_end];
-    match authority.rfind('@') {
-        Some(at) => {
-            let userinfo = &authority[..at];
-            match userinfo.find(':') {
-                Some(colon) => format!(
-                    "{}{}:***{}",
-                    &url[..scheme_end + 3],
-                    &userinfo[..colon],
-                    &url[scheme_end + 3 + at..]
-                ),
-                None => url.to_owned(),
+/// Prints a migrate error; exit 1 for a problem of the migrations or the history, else 2.
+fn migrate_error(e: &codegen::migrate::MigrateError) -> ExitCode {
+    eprintln!("error: {}", codegen::migrate::redact_text(&e.to_string()));
+    ExitCode::from(if e.is_problem() { 1 } else { 2 })
+}
+
+/// `codegen migrate new NAME`.
+async fn migrate_new(
+    paths: &Paths,
+    name: &str,
+    allow: &[String],
+    no_online: bool,
+    dev_url: Option<String>,
+) -> ExitCode {
+    use codegen::migrate::new::{NewError, NewOptions, new_migration};
+    let mut allowed = Vec::new();
+    for a in allow.iter().flat_map(|a| a.split(',')) {
+        match codegen::diff::Loss::parse(a.trim()) {
+            Some(l) => allowed.push(l),
+            None => {
+                let kinds: Vec<&str> = codegen::diff::Loss::ALL.iter().map(|l| l.flag()).collect();
+                eprintln!(
+                    "error: --allow {a}: not a kind of data loss (one of: {})",
+                    kinds.join(", ")
+                );
+                return ExitCode::from(2);
             }
         }
-        None => url.to_owned(),
     }
+    let server = match scratch_server(dev_url).await {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!(
+                "error: `codegen migrate new` needs PostgreSQL for scratch databases: {}",
+                redact_all(&e.to_string())
+            );
+            return ExitCode::from(2);
+        }
+    };
+    let options = NewOptions {
+        allow: allowed,
+        plain: no_online,
+    };
+    match new_migration(paths, name, &server, &options).await {
+        Ok(out) => {
+            for hint in &out.rename_hints {
+                eprintln!("hint: {hint}");
+            }
+            if out.plan.is_empty() {
+                println!("nothing to do: migrations/ already produce schema/ (no file written)");
+                return ExitCode::SUCCESS;
+            }
+            print!("{}", out.plan.report());
+            for p in &out.written {
+                println!("wrote {}", p.display());
+            }
+            println!(
+                "state of migrations/ {} in {} ms, diff {} ms, proofs (up and down) {} ms",
+                if out.replayed {
+                    "replayed"
+                } else {
+                    "from cache"
+                },
+                out.state_time.as_millis(),
+                out.diff_time.as_millis(),
+                out.proof_time.as_millis()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(NewError::Project(e)) => report(&e),
+        Err(e @ NewError::Destructive(_)) => {
+            eprintln!("error: {e}");
+            ExitCode::from(1)
+        }
+        Err(e @ (NewError::Proof(_) | NewError::DownProof { .. })) => {
+            eprintln!("error: {}", redact_all(&e.to_string()));
+            ExitCode::from(1)
+        }
+        Err(e) => {
+            eprintln!("error: {}", redact_all(&e.to_string()));
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// `codegen diff FROM TO`.
+async fn diff(
+    from: &str,
+    to: &str,
+    format: DiffFormat,
+    no_online: bool,
+    dev_url: Option<String>,
+) -> ExitCode {
+    use codegen::diff::sources::DiffSource;
+    let (from, to) = match (DiffSource::parse(from), DiffSource::parse(to)) {
+        (Ok(f), Ok(t)) => (f, t),
+        (Err(e), _) | (_, Err(e)) => {
+            eprintln!("error: {}", redact_all(&e.to_string()));
+            return ExitCode::from(2);
+        }
+    };
+    let server = match scratch_server(dev_url).await {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!(
+                "error: `codegen diff` needs PostgreSQL for scratch databases: {}",
+                redact_all(&e.to_string())
+            );
+            return ExitCode::from(2);
+        }
+    };
+    let filter = codegen::introspect::Filter::default();
+    let (a, b) = match tokio::join!(from.load(&server, &filter), to.load(&server, &filter)) {
+        (Ok(a), Ok(b)) => (a, b),
+        (Err(e), _) | (_, Err(e)) => {
+            eprintln!("error: {}", redact_all(&e.to_string()));
+            return ExitCode::from(2);
+        }
+    };
+    let options = codegen::diff::DiffOptions {
+        online: !no_online,
+        ..codegen::diff::DiffOptions::default()
+    };
+    let plan = codegen::diff::diff(&a, &b, &options);
+    match format {
+        DiffFormat::Sql => print!("{}", plan.to_sql()),
+        DiffFormat::Report => print!("{}", plan.report()),
+        DiffFormat::Json => match serde_json::to_string_pretty(&plan) {
+            Ok(text) => println!("{text}"),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(2);
+            }
+        },
+    }
+    if format != DiffFormat::Json {
+        eprintln!("{}", plan.summary());
+    }
+    ExitCode::SUCCESS
 }
 
 /// Redacts every URL inside a message.
 fn redact_all(text: &str) -> String {
-    text.split(' ')
-        .map(|w| {
-            if w.contains("://") {
-                redact(w)
-            } else {
-                w.to_owned()
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
+    codegen::migrate::redact_text(text)
 }
 
 /// Sets variables from `.env` that are not already set (`KEY=value` lines, `#` comments).
@@ -405,20 +709,5 @@ fn load_dotenv(path: &Path) {
                 unsafe { std::env::set_var(k, v) };
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::{redact, redact_all};
-
-    #[test]
-    fn passwords_never_show() {
-        assert_eq!(
-            redact("postgres://app:s3cret@db.example.co:5432/postgres"),
-            "postgres://app:***@db.example.co:5432/postgres"
-        );
-        assert_eq!(redact("postgres://app@host/db"), "postgres://app@host/db");
-        assert!(!redact_all("cannot reach postgresql://u:pw@h/db now").contains("pw"));
     }
 }

@@ -22,6 +22,7 @@
 mod objects;
 mod plan;
 pub mod prove;
+pub mod sources;
 mod tables;
 
 pub use plan::{Chunk, Hazard, HazardKind, Loss, Plan, Segment, Step};

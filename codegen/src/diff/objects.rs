@@ -143,10 +143,10 @@ pub(crate) fn reverse_renames(from: &Schema, to: &Schema) -> Schema {
         }
         for c in &t.columns {
             if let Some(old) = &c.renamed_from
-                && !from
+                && from
                     .tables
                     .get(old_name)
-                    .is_some_and(|f| f.column(c.name.as_str()).is_some())
+                    .is_none_or(|f| f.column(c.name.as_str()).is_none())
                 && let Some(col) = def.columns.iter_mut().find(|x| x.name == *old)
             {
                 col.renamed_from = Some(c.name.clone());

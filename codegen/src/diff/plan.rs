@@ -244,6 +244,67 @@ impl Plan {
         out
     }
 
+    /// The changes as a report for people: the steps grouped by the object they change, each
+    /// with its hazards (why, and the safer form), then a summary line.
+    pub fn report(&self) -> String {
+        let mut groups: Vec<(&str, Vec<&Step>)> = Vec::new();
+        for step in self.steps.iter().filter(|s| s.object != "session") {
+            match groups.iter_mut().find(|(o, _)| *o == step.object) {
+                Some((_, steps)) => steps.push(step),
+                None => groups.push((&step.object, vec![step])),
+            }
+        }
+        let mut out = String::new();
+        for (object, steps) in &groups {
+            out.push_str(object);
+            out.push('\n');
+            for step in steps {
+                let first = step.sql.lines().next().unwrap_or_default();
+                let more = if step.sql.lines().nth(1).is_some() {
+                    " …"
+                } else {
+                    ""
+                };
+                let place = if step.segment == Segment::Main {
+                    String::new()
+                } else {
+                    format!(" [{}]", step.segment.name())
+                };
+                out.push_str(&format!("  {first}{more}{place}\n"));
+                for h in &step.hazards {
+                    out.push_str(&format!("    {}: {}\n", h.kind.name(), h.why));
+                    if let Some(safer) = &h.safer {
+                        out.push_str(&format!("      safer: {safer}\n"));
+                    }
+                }
+            }
+        }
+        out.push_str(&self.summary());
+        out.push('\n');
+        out
+    }
+
+    /// One line: how many statements, objects, transactions and hazards.
+    pub fn summary(&self) -> String {
+        let statements = self.steps.iter().filter(|s| s.object != "session").count();
+        if statements == 0 {
+            return "no changes".to_owned();
+        }
+        let objects: std::collections::BTreeSet<&str> = self
+            .steps
+            .iter()
+            .filter(|s| s.object != "session")
+            .map(|s| s.object.as_str())
+            .collect();
+        let losses = self.steps.iter().flat_map(Step::losses).count();
+        let hazards: usize = self.steps.iter().map(|s| s.hazards.len()).sum();
+        format!(
+            "{statements} statement(s) on {} object(s) in {} step(s); {hazards} hazard(s), {losses} losing data",
+            objects.len(),
+            self.chunks().len()
+        )
+    }
+
     /// Steps that lose data of a kind not in `allowed`, with the loss.
     pub fn disallowed_losses(&self, allowed: &[Loss]) -> Vec<(&Step, Loss)> {
         self.steps

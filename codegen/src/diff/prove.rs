@@ -83,7 +83,7 @@ pub async fn prove(
     }
     let client = db.connect().await?;
     build(&client, from).await?;
-    let seeded = seed(&client, from).await?;
+    let seeded = seed(&client, from, to).await?;
     let mut states = Vec::new();
     let chunks = plan.chunks();
     let mut index = 0;
@@ -182,8 +182,10 @@ async fn build(client: &Client, schema: &Schema) -> Result<(), ProofError> {
     Ok(())
 }
 
-/// A literal of `ty` for seed row `n`, or `None` when no simple literal will do.
-fn seed_value(ty: &PgType, schema: &Schema, n: u32) -> Option<String> {
+/// A literal of `ty` for seed row `n`, or `None` when no simple literal will do. Enum values
+/// are labels the target keeps, when there is one: the proof is about the plan, and rows that
+/// a removed label would lose are the plan's declared hazard.
+fn seed_value(ty: &PgType, schema: &Schema, target: &Schema, n: u32) -> Option<String> {
     Some(match ty {
         PgType::SmallInt | PgType::Integer | PgType::BigInt => n.to_string(),
         PgType::Real | PgType::DoublePrecision | PgType::Numeric { .. } => format!("{n}"),
@@ -201,12 +203,16 @@ fn seed_value(ty: &PgType, schema: &Schema, n: u32) -> Option<String> {
         PgType::Timestamp { .. } => "'2026-01-01 12:00'".to_owned(),
         PgType::Interval { .. } => "'1 day'".to_owned(),
         PgType::Array(inner) => {
-            let v = seed_value(inner, schema, n)?;
+            let v = seed_value(inner, schema, target, n)?;
             return Some(format!("ARRAY[{v}]::{ty}"));
         }
         PgType::Named(name) => {
             let e = schema.enums.get(name)?;
-            quote_literal(e.labels.first()?)
+            let kept = target
+                .enums
+                .get(name)
+                .and_then(|t| e.labels.iter().find(|l| t.labels.contains(l)));
+            quote_literal(kept.or(e.labels.first())?)
         }
         PgType::Bit(_) | PgType::VarBit(_) | PgType::Builtin(_) => return None,
     })
@@ -218,6 +224,7 @@ fn seed_value(ty: &PgType, schema: &Schema, n: u32) -> Option<String> {
 async fn seed(
     client: &Client,
     schema: &Schema,
+    target: &Schema,
 ) -> Result<BTreeMap<QualifiedName, i64>, ProofError> {
     let mut names = table_order(&schema.tables);
     // Referenced tables first.
@@ -259,7 +266,7 @@ async fn seed(
             }
             // Nullable columns get values too: a later SET NOT NULL must not trip over the
             // seed row (real NULLs are the plan's validation hazard, not the proof's concern).
-            match seed_value(&c.ty, schema, 1) {
+            match seed_value(&c.ty, schema, target, 1) {
                 Some(v) => {
                     columns.push(c.name.to_string());
                     values.push(v);

@@ -972,6 +972,7 @@ fn column_recreated(from: &Column, to: &Column) -> bool {
 
 fn diff_columns(b: &mut Builder<'_>, r: &Rebuilds, from: &Table, to: &Table) {
     let name = &to.name;
+    let (from_schema, to_schema) = (b.from, b.to);
     let existing = b.is_existing(name);
     let partition = to.partition_of.is_some();
     for c in &from.columns {
@@ -1051,6 +1052,30 @@ fn diff_columns(b: &mut Builder<'_>, r: &Rebuilds, from: &Table, to: &Table) {
                     HazardKind::TableRewrite,
                     format!("rewrites {name} and its indexes under an ACCESS EXCLUSIVE lock"),
                     Some("add a new column, backfill it in batches, then swap".to_owned()),
+                );
+            }
+            let removed_labels: Vec<String> =
+                c.ty.element()
+                    .named()
+                    .filter(|_| enum_rebuilt)
+                    .and_then(|n| Some((from_schema.enums.get(n)?, to_schema.enums.get(n)?)))
+                    .map(|(old, new)| {
+                        old.labels
+                            .iter()
+                            .filter(|l| !new.labels.contains(l))
+                            .map(|l| crate::render::quote_literal(l))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+            if !removed_labels.is_empty() {
+                step.hazard(
+                    HazardKind::DataLoss(Loss::RemoveEnumLabel),
+                    format!(
+                        "fails on rows of {name} whose {} is {}",
+                        c.name,
+                        removed_labels.join(" or ")
+                    ),
+                    Some("UPDATE those rows to another label first".to_owned()),
                 );
             }
             if existing && !widening(&f.ty, &c.ty) && !enum_rebuilt {

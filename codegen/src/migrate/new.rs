@@ -1,0 +1,351 @@
+//! `codegen migrate new NAME`: the autogenerate step. The declared schema (`schema/`, in
+//! canonical form) is diffed against the state the migrations produce; the plan is checked by
+//! the destructive-change guard, proven on a scratch database (up, and each down), and only
+//! then written as the next migration files.
+
+use super::state::{self, StateError};
+use crate::diff::prove::{ProofError, prove};
+use crate::diff::{DiffOptions, Loss, Plan, diff, diff_down};
+use crate::introspect::Filter;
+use crate::model::Schema;
+use crate::project::{self, Paths, ProjectError};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Options of `migrate new`.
+#[derive(Debug, Clone, Default)]
+pub struct NewOptions {
+    /// Kinds of data loss the user allows (`--allow drop-column`…).
+    pub allow: Vec<Loss>,
+    /// The plain forms instead of the online ones (`--no-online`).
+    pub plain: bool,
+}
+
+/// Why `migrate new` wrote nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum NewError {
+    /// The schema or its lock.
+    #[error(transparent)]
+    Project(#[from] ProjectError),
+    /// The migrations' state.
+    #[error("replaying migrations/: {0}")]
+    State(#[from] StateError),
+    /// The plan loses data of a kind that was not allowed.
+    #[error("the migration would lose data; nothing was written:\n{}", destructive_message(.0))]
+    Destructive(Vec<(String, String, Loss)>),
+    /// The plan failed its proof.
+    #[error("the plan failed its proof on a scratch database; nothing was written: {0}")]
+    Proof(#[from] ProofError),
+    /// A down plan failed its proof.
+    #[error("the down migration of step {step} failed its proof; nothing was written: {source}")]
+    DownProof {
+        /// Which migration of the set (1-based).
+        step: usize,
+        /// The failure.
+        #[source]
+        source: ProofError,
+    },
+    /// The name is not usable in a file name.
+    #[error("`{0}` is not a migration name: use letters, digits and underscores")]
+    BadName(String),
+    /// Writing a file failed.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The path.
+        path: PathBuf,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+fn destructive_message(steps: &[(String, String, Loss)]) -> String {
+    let mut out = String::new();
+    for (object, sql, loss) in steps {
+        let first = sql.lines().next().unwrap_or_default();
+        out.push_str(&format!(
+            "  {object}: {first}\n    allow with --allow {loss}\n"
+        ));
+    }
+    out
+}
+
+/// What `migrate new` did.
+#[derive(Debug, Clone)]
+pub struct NewOutcome {
+    /// The plan (empty: nothing to do, nothing written).
+    pub plan: Plan,
+    /// Files written, relative to the root.
+    pub written: Vec<PathBuf>,
+    /// Drops and adds that look like renames, with the `renamed_from` line that would make
+    /// them one.
+    pub rename_hints: Vec<String>,
+    /// Time to get the migrations' state, and whether it was replayed.
+    pub state_time: Duration,
+    /// Whether the migrations were replayed (cold cache).
+    pub replayed: bool,
+    /// Time to diff.
+    pub diff_time: Duration,
+    /// Time to prove the up and down plans.
+    pub proof_time: Duration,
+}
+
+/// The declared schema in canonical form: the lock when it is fresh, else rebuilt on the
+/// scratch server (the lock file itself is `codegen generate`'s to write).
+pub async fn declared_schema(
+    paths: &Paths,
+    server: &Arc<pgkit::Server>,
+) -> Result<Schema, ProjectError> {
+    let loaded = project::load_schema(paths)?;
+    let lock = match project::read_lock(paths) {
+        Ok(lock) if project::canonical_schema(&loaded, &lock).is_ok() => lock,
+        _ => project::build_lock(&loaded, server).await?,
+    };
+    project::canonical_schema(&loaded, &lock)
+}
+
+/// A file-name form of `name`: lower case, runs of other characters as one `_`.
+fn slug(name: &str) -> Result<String, NewError> {
+    let mut out = String::new();
+    for c in name.trim().chars() {
+        if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_lowercase());
+        } else if !out.ends_with('_') {
+            out.push('_');
+        }
+    }
+    let out = out.trim_matches('_').to_owned();
+    if out.is_empty() {
+        Err(NewError::BadName(name.to_owned()))
+    } else {
+        Ok(out)
+    }
+}
+
+/// Drops and adds in one plan that look like renames: a column dropped and one of the same
+/// type added to the same table, a table dropped and one with the same columns created.
+pub fn rename_hints(from: &Schema, to: &Schema) -> Vec<String> {
+    let mut hints = Vec::new();
+    for (name, t) in &to.tables {
+        let Some(f) = from.tables.get(name) else {
+            // A new table with exactly the columns of a dropped one.
+            let shape = |x: &crate::model::Table| {
+                x.columns
+                    .iter()
+                    .map(|c| (c.name.clone(), c.ty.clone()))
+                    .collect::<Vec<_>>()
+            };
+            for (old, ft) in &from.tables {
+                if !to.tables.contains_key(old) && shape(ft) == shape(t) {
+                    hints.push(format!(
+                        "table {name} looks like {old} renamed: add `renamed_from = \"{old}\"` to [table.{}] to rename it instead of dropping it",
+                        name.name
+                    ));
+                }
+            }
+            continue;
+        };
+        let dropped: Vec<_> = f
+            .columns
+            .iter()
+            .filter(|c| t.column(c.name.as_str()).is_none())
+            .collect();
+        for c in t
+            .columns
+            .iter()
+            .filter(|c| f.column(c.name.as_str()).is_none())
+        {
+            for d in dropped.iter().filter(|d| d.ty == c.ty) {
+                hints.push(format!(
+                    "column {name}.{} looks like {} renamed: add `renamed_from = \"{}\"` to it to rename it instead of dropping {} and its data",
+                    c.name, d.name, d.name, d.name
+                ));
+            }
+        }
+    }
+    hints
+}
+
+/// The next version after the existing migrations.
+fn next_version(paths: &Paths) -> Result<i64, NewError> {
+    Ok(state::list(&paths.migrations)?
+        .last()
+        .map_or(1, |m| m.version + 1))
+}
+
+/// `migrate new NAME`: see the module documentation. Writes nothing when there is nothing to
+/// do, when the guard refuses, or when a proof fails.
+pub async fn new_migration(
+    paths: &Paths,
+    name: &str,
+    server: &Arc<pgkit::Server>,
+    options: &NewOptions,
+) -> Result<NewOutcome, NewError> {
+    let slug = slug(name)?;
+    let declared = declared_schema(paths, server).await?;
+    let state = state::state(server, &paths.migrations).await?;
+    let diff_started = Instant::now();
+    let diff_options = DiffOptions {
+        online: !options.plain,
+        ..DiffOptions::default()
+    };
+    let plan = diff(&state.schema, &declared, &diff_options);
+    let diff_time = diff_started.elapsed();
+    let mut outcome = NewOutcome {
+        plan: Plan::default(),
+        written: Vec::new(),
+        rename_hints: rename_hints(&state.schema, &declared),
+        state_time: state.elapsed,
+        replayed: state.replayed,
+        diff_time,
+        proof_time: Duration::ZERO,
+    };
+    if plan.is_empty() {
+        return Ok(outcome);
+    }
+    let refused: Vec<(String, String, Loss)> = plan
+        .disallowed_losses(&options.allow)
+        .into_iter()
+        .map(|(s, l)| (s.object.clone(), s.sql.clone(), l))
+        .collect();
+    if !refused.is_empty() {
+        return Err(NewError::Destructive(refused));
+    }
+
+    // Prove the up plan; its per-chunk states give each step's down plan, proven in turn.
+    let proof_started = Instant::now();
+    let filter = Filter::default();
+    let proof = prove(server, &state.schema, &plan, &declared, &filter, true).await?;
+    let chunks = plan.chunks();
+    let mut files: Vec<(PathBuf, String)> = Vec::new();
+    let first = next_version(paths)?;
+    let many = chunks.len() > 1;
+    for (k, chunk) in chunks.iter().enumerate() {
+        let before = if k == 0 {
+            state.schema.clone()
+        } else {
+            proof.states.get(k - 1).cloned().unwrap_or_default()
+        };
+        let after = if many {
+            let mut s = proof.states.get(k).cloned().unwrap_or_default();
+            copy_renames(&mut s, &declared);
+            s
+        } else {
+            declared.clone()
+        };
+        let down = diff_down(&before, &after, &diff_options);
+        prove(server, &after, &down, &before, &filter, true)
+            .await
+            .map_err(|source| NewError::DownProof {
+                step: k + 1,
+                source,
+            })?;
+        let version = first + i64::try_from(k).unwrap_or(0);
+        let stem = if many {
+            format!("{version:04}_{slug}_{}", chunk.segment.name())
+        } else {
+            format!("{version:04}_{slug}")
+        };
+        let header = format!(
+            "-- {name}{}\n-- Generated by `codegen migrate new`, proven on a scratch database.\n",
+            if many {
+                format!(
+                    " (step {} of {}: {})",
+                    k + 1,
+                    chunks.len(),
+                    chunk.segment.name()
+                )
+            } else {
+                String::new()
+            }
+        );
+        let up_sql = with_header(&chunk.to_sql(), &header);
+        let down_sql = if down.is_empty() {
+            with_header("-- Nothing to undo.\n", &header)
+        } else {
+            let down_chunks = down.chunks();
+            let mut text = String::new();
+            for c in &down_chunks {
+                text.push_str(&c.to_sql());
+            }
+            with_header(&text, &header)
+        };
+        files.push((paths.migrations.join(format!("{stem}.up.sql")), up_sql));
+        files.push((paths.migrations.join(format!("{stem}.down.sql")), down_sql));
+    }
+    outcome.proof_time = proof_started.elapsed();
+    std::fs::create_dir_all(&paths.migrations).map_err(|source| NewError::Io {
+        path: paths.migrations.clone(),
+        source,
+    })?;
+    for (path, text) in &files {
+        std::fs::write(path, text).map_err(|source| NewError::Io {
+            path: path.clone(),
+            source,
+        })?;
+        outcome.written.push(
+            path.strip_prefix(&paths.root)
+                .map(PathBuf::from)
+                .unwrap_or_else(|_| path.clone()),
+        );
+    }
+    outcome.plan = plan;
+    Ok(outcome)
+}
+
+/// The header goes after sqlx's `-- no-transaction` marker, which must stay the first line.
+fn with_header(body: &str, header: &str) -> String {
+    match body.strip_prefix("-- no-transaction\n") {
+        Some(rest) => format!("-- no-transaction\n{header}\n{rest}"),
+        None => format!("{header}\n{body}"),
+    }
+}
+
+/// Copies `renamed_from` from the declared schema onto an introspected state, so a down plan
+/// computed against it renames back.
+fn copy_renames(state: &mut Schema, declared: &Schema) {
+    for (name, t) in &declared.tables {
+        if let Some(s) = state.tables.get_mut(name) {
+            s.renamed_from = t.renamed_from.clone();
+            for c in &mut s.columns {
+                c.renamed_from = t
+                    .column(c.name.as_str())
+                    .and_then(|d| d.renamed_from.clone());
+            }
+            for i in &mut s.indexes {
+                i.renamed_from = t
+                    .indexes
+                    .iter()
+                    .find(|d| d.name == i.name)
+                    .and_then(|d| d.renamed_from.clone());
+            }
+        }
+    }
+    for (name, e) in &declared.enums {
+        if let Some(s) = state.enums.get_mut(name) {
+            s.renamed_from = e.renamed_from.clone();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_become_file_names() {
+        assert_eq!(slug("Add avatar URL").unwrap(), "add_avatar_url");
+        assert_eq!(slug("  x--y  ").unwrap(), "x_y");
+        assert!(slug("--").is_err());
+    }
+
+    #[test]
+    fn no_transaction_marker_stays_first() {
+        let text = with_header(
+            "-- no-transaction\nCREATE INDEX CONCURRENTLY i ON t (a);\n",
+            "-- h\n",
+        );
+        assert!(text.starts_with("-- no-transaction\n-- h\n"));
+    }
+}

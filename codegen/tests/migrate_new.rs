@@ -1,0 +1,183 @@
+//! `codegen migrate new`: a copy of the project, its schema edited, the next migration written
+//! (proven), then nothing to do; the destructive-change guard; rename hints; the warm cache.
+
+// Tests may panic: that is how they fail.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use codegen::diff::Loss;
+use codegen::migrate::new::{NewError, NewOptions, new_migration};
+use codegen::project::Paths;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// A fresh project: the shipped schema/ and migrations/ copied to a temporary root.
+fn project(tag: &str) -> Paths {
+    let root = std::env::temp_dir().join(format!(
+        "jp_migrate_new_{tag}_{}_{}",
+        std::process::id(),
+        fastrand::u64(..)
+    ));
+    for dir in ["schema", "migrations"] {
+        std::fs::create_dir_all(root.join(dir)).unwrap();
+        for entry in std::fs::read_dir(repo().join(dir)).unwrap() {
+            let entry = entry.unwrap();
+            std::fs::copy(entry.path(), root.join(dir).join(entry.file_name())).unwrap();
+        }
+    }
+    Paths::at(root)
+}
+
+fn edit(paths: &Paths, file: &str, from: &str, to: &str) {
+    let path = paths.schema.join(file);
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.contains(from), "{from} not in {file}");
+    std::fs::write(&path, text.replacen(from, to, 1)).unwrap();
+}
+
+fn migrations(paths: &Paths) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(&paths.migrations)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+async fn server() -> Arc<pgkit::Server> {
+    pgkit::Server::shared().await.unwrap()
+}
+
+#[tokio::test]
+async fn writes_the_next_migration_then_finds_nothing_to_do() {
+    let paths = project("add");
+    let server = server().await;
+    let nothing = new_migration(&paths, "noop", &server, &NewOptions::default())
+        .await
+        .unwrap();
+    assert!(nothing.plan.is_empty());
+    assert!(nothing.written.is_empty());
+    assert_eq!(migrations(&paths), ["0001_baseline.up.sql"]);
+
+    edit(
+        &paths,
+        "10_users.toml",
+        "display_name = { type = \"varchar(120)\", nullable = true }",
+        "display_name = { type = \"varchar(120)\", nullable = true }\navatar_url = { type = \"text\", nullable = true }",
+    );
+    let out = new_migration(&paths, "Add avatar URL", &server, &NewOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        migrations(&paths),
+        [
+            "0001_baseline.up.sql",
+            "0002_add_avatar_url.down.sql",
+            "0002_add_avatar_url.up.sql"
+        ]
+    );
+    let up = std::fs::read_to_string(paths.migrations.join("0002_add_avatar_url.up.sql")).unwrap();
+    assert!(
+        up.contains("ALTER TABLE public.users ADD COLUMN avatar_url text;"),
+        "{up}"
+    );
+    let down =
+        std::fs::read_to_string(paths.migrations.join("0002_add_avatar_url.down.sql")).unwrap();
+    assert!(down.contains("DROP COLUMN avatar_url"), "{down}");
+    assert!(down.contains("-- hazard data-loss"), "{down}");
+    assert_eq!(out.written.len(), 2);
+
+    // The migrations now produce the schema: nothing to do. (Replayed, unless an earlier run
+    // cached exactly these files: the cache key is their text, so either way it is their state.)
+    let again = new_migration(&paths, "again", &server, &NewOptions::default())
+        .await
+        .unwrap();
+    assert!(again.plan.is_empty(), "{}", again.plan.to_sql());
+    // Warm: the same files come from the cache.
+    let warm = new_migration(&paths, "again", &server, &NewOptions::default())
+        .await
+        .unwrap();
+    assert!(!warm.replayed);
+    std::fs::remove_dir_all(&paths.root).unwrap();
+}
+
+#[tokio::test]
+async fn destructive_changes_need_their_flag() {
+    let paths = project("guard");
+    let server = server().await;
+    edit(
+        &paths,
+        "10_users.toml",
+        "display_name = { type = \"varchar(120)\", nullable = true }\n",
+        "",
+    );
+    let err = new_migration(&paths, "drop display name", &server, &NewOptions::default())
+        .await
+        .unwrap_err();
+    let NewError::Destructive(steps) = &err else {
+        panic!("{err}")
+    };
+    assert_eq!(steps.len(), 1);
+    assert_eq!(steps[0].2, Loss::DropColumn);
+    let message = err.to_string();
+    assert!(message.contains("public.users.display_name"), "{message}");
+    assert!(message.contains("--allow drop-column"), "{message}");
+    assert_eq!(migrations(&paths), ["0001_baseline.up.sql"]);
+
+    let options = NewOptions {
+        allow: vec![Loss::DropColumn],
+        ..NewOptions::default()
+    };
+    new_migration(&paths, "drop display name", &server, &options)
+        .await
+        .unwrap();
+    assert_eq!(migrations(&paths).len(), 3);
+    std::fs::remove_dir_all(&paths.root).unwrap();
+}
+
+#[tokio::test]
+async fn a_drop_and_an_add_of_the_same_type_get_a_rename_hint() {
+    let paths = project("hint");
+    let server = server().await;
+    edit(
+        &paths,
+        "10_users.toml",
+        "display_name = { type = \"varchar(120)\", nullable = true }",
+        "full_name = { type = \"varchar(120)\", nullable = true }",
+    );
+    let err = new_migration(&paths, "rename", &server, &NewOptions::default()).await;
+    assert!(matches!(err, Err(NewError::Destructive(_))));
+    let declared = codegen::migrate::new::declared_schema(&paths, &server)
+        .await
+        .unwrap();
+    let state = codegen::migrate::state::state(&server, &paths.migrations)
+        .await
+        .unwrap();
+    let hints = codegen::migrate::new::rename_hints(&state.schema, &declared);
+    assert_eq!(hints.len(), 1, "{hints:?}");
+    assert!(
+        hints[0].contains("renamed_from = \"display_name\""),
+        "{}",
+        hints[0]
+    );
+
+    // With the hint applied, it is a rename.
+    edit(
+        &paths,
+        "10_users.toml",
+        "full_name = { type = \"varchar(120)\", nullable = true }",
+        "full_name = { type = \"varchar(120)\", nullable = true, renamed_from = \"display_name\" }",
+    );
+    let out = new_migration(&paths, "rename", &server, &NewOptions::default())
+        .await
+        .unwrap();
+    let up = out.plan.to_sql();
+    assert!(
+        up.contains("RENAME COLUMN display_name TO full_name"),
+        "{up}"
+    );
+    std::fs::remove_dir_all(&paths.root).unwrap();
+}
