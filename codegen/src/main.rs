@@ -24,8 +24,13 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Parse and validate schema/, and fail when a derived file (the canonical-forms lock, the
-    /// baseline migration) is stale. Needs no database.
-    Check,
+    /// baseline migration, generated/src) is stale, or when migrations/ (once it holds more than
+    /// the baseline) does not produce schema/. Needs a database only for that last check.
+    Check {
+        /// Server for the scratch database that replays migrations/.
+        #[arg(long, env = "CODEGEN_DEV_URL", value_name = "URL")]
+        dev_url: Option<String>,
+    },
     /// Rebuild the derived files from schema/ (needs PostgreSQL for a scratch database).
     Generate {
         /// Server for scratch databases (default: 127.0.0.1:5432, else a throwaway cluster).
@@ -112,6 +117,13 @@ enum MigrateCommand {
         /// Stop after this version (default: apply all).
         #[arg(long, value_name = "VERSION")]
         to: Option<i64>,
+        /// Skip the check that the database is in the state its applied migrations produce
+        /// (it needs a scratch database to replay them).
+        #[arg(long)]
+        no_drift_check: bool,
+        /// Server for the scratch database of the drift check.
+        #[arg(long, env = "CODEGEN_DEV_URL", value_name = "URL")]
+        dev_url: Option<String>,
         #[command(flatten)]
         db: DatabaseArg,
     },
@@ -180,7 +192,13 @@ fn main() -> ExitCode {
         }
     };
     match cli.command {
-        Command::Check => check(&paths),
+        Command::Check { dev_url } => {
+            let code = check(&paths);
+            if code != ExitCode::SUCCESS {
+                return code;
+            }
+            runtime.block_on(check_migrations(&paths, dev_url))
+        }
         Command::Generate { dev_url } => runtime.block_on(generate(&paths, dev_url)),
         Command::Import {
             from_sql,
@@ -283,6 +301,43 @@ fn check(paths: &Paths) -> ExitCode {
             }
         }
         Err(e) => report(&e),
+    }
+}
+
+/// `check`'s last part: once migrations/ holds more than the derived baseline, it must produce
+/// exactly schema/ (else a migration is missing).
+async fn check_migrations(paths: &Paths, dev_url: Option<String>) -> ExitCode {
+    match project::baseline_is_derived(paths) {
+        Ok(true) => return ExitCode::SUCCESS,
+        Ok(false) => {}
+        Err(e) => return report(&e),
+    }
+    let server = match scratch_server(dev_url).await {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!(
+                "error: checking migrations/ against schema/ needs PostgreSQL for a scratch database: {}",
+                redact_all(&e.to_string())
+            );
+            return ExitCode::from(2);
+        }
+    };
+    match codegen::migrate::drift::missing_migration(paths, &server).await {
+        Ok(plan) if plan.is_empty() => {
+            println!("ok: migrations/ produce schema/");
+            ExitCode::SUCCESS
+        }
+        Ok(plan) => {
+            eprintln!(
+                "error: schema/ has changes that no migration makes:\n{}help: run `codegen migrate new NAME`",
+                plan.report()
+            );
+            ExitCode::from(1)
+        }
+        Err(e) => {
+            eprintln!("error: {}", redact_all(&e.to_string()));
+            ExitCode::from(2)
+        }
     }
 }
 
@@ -459,25 +514,17 @@ async fn migrate(paths: &Paths, command: MigrateCommand) -> ExitCode {
     let dir = &paths.migrations;
     let shown = m::redact(&url);
     match command {
-        MigrateCommand::Up { to, .. } => match m::up(&url, dir, to).await {
-            Ok(applied) if applied.is_empty() => {
-                println!("up to date: no pending migration for {shown}");
-                ExitCode::SUCCESS
+        MigrateCommand::Up {
+            to,
+            no_drift_check,
+            dev_url,
+            ..
+        } => {
+            if !no_drift_check && let Some(code) = refuse_on_drift(&url, paths, dev_url).await {
+                return code;
             }
-            Ok(applied) => {
-                for a in &applied {
-                    println!(
-                        "applied {} {} ({} ms)",
-                        format_version(a.version),
-                        a.description,
-                        a.execution_time.as_millis()
-                    );
-                }
-                println!("{} migration(s) applied to {shown}", applied.len());
-                ExitCode::SUCCESS
-            }
-            Err(e) => migrate_error(&e),
-        },
+            migrate_up(&url, dir, to, &shown).await
+        }
         MigrateCommand::Down { to, .. } => match m::down(&url, dir, to).await {
             Ok(reverted) if reverted.is_empty() => {
                 println!("nothing to revert on {shown}");
@@ -548,6 +595,64 @@ async fn migrate(paths: &Paths, command: MigrateCommand) -> ExitCode {
 fn migrate_error(e: &codegen::migrate::MigrateError) -> ExitCode {
     eprintln!("error: {}", codegen::migrate::redact_text(&e.to_string()));
     ExitCode::from(if e.is_problem() { 1 } else { 2 })
+}
+
+/// Applies the pending migrations and says what it did.
+async fn migrate_up(url: &str, dir: &Path, to: Option<i64>, shown: &str) -> ExitCode {
+    use codegen::migrate::{self as m, format_version};
+    match m::up(url, dir, to).await {
+        Ok(applied) if applied.is_empty() => {
+            println!("up to date: no pending migration for {shown}");
+            ExitCode::SUCCESS
+        }
+        Ok(applied) => {
+            for a in &applied {
+                println!(
+                    "applied {} {} ({} ms)",
+                    format_version(a.version),
+                    a.description,
+                    a.execution_time.as_millis()
+                );
+            }
+            println!("{} migration(s) applied to {shown}", applied.len());
+            ExitCode::SUCCESS
+        }
+        Err(e) => migrate_error(&e),
+    }
+}
+
+/// `migrate up`'s first check: the database is in the state its applied migrations produce.
+/// Returns the exit code when it is not (or when the check cannot be made).
+async fn refuse_on_drift(url: &str, paths: &Paths, dev_url: Option<String>) -> Option<ExitCode> {
+    let server = match scratch_server(dev_url).await {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!(
+                "error: the drift check before `migrate up` needs PostgreSQL for a scratch database: {}\n\
+                 help: pass --dev-url, or --no-drift-check to skip it",
+                redact_all(&e.to_string())
+            );
+            return Some(ExitCode::from(2));
+        }
+    };
+    match codegen::migrate::drift::database_drift(url, paths, &server).await {
+        Ok(plan) if plan.is_empty() => None,
+        Ok(plan) => {
+            eprintln!(
+                "error: {} is not in the state its applied migrations produce; refusing to migrate it.\n\
+                 What differs (the SQL that would put it back):\n{}\n\
+                 help: find who changed it (`codegen verify`), or record the change in a migration; \
+                 --no-drift-check skips this check",
+                codegen::migrate::redact(url),
+                plan.report()
+            );
+            Some(ExitCode::from(1))
+        }
+        Err(e) => {
+            eprintln!("error: drift check: {}", redact_all(&e.to_string()));
+            Some(ExitCode::from(2))
+        }
+    }
 }
 
 /// `codegen migrate new NAME`.

@@ -181,3 +181,73 @@ async fn a_drop_and_an_add_of_the_same_type_get_a_rename_hint() {
     );
     std::fs::remove_dir_all(&paths.root).unwrap();
 }
+
+fn codegen(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_codegen"))
+        .args(args)
+        .env_remove("DATABASE_URL")
+        .output()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn check_fails_when_a_migration_is_missing_and_migrate_up_refuses_a_drifted_database() {
+    let paths = project("drift");
+    let server = server().await;
+    let root = paths.root.to_str().unwrap().to_owned();
+    // A second migration makes the baseline history: check now compares migrations/ with
+    // schema/.
+    edit(
+        &paths,
+        "10_users.toml",
+        "display_name = { type = \"varchar(120)\", nullable = true }",
+        "display_name = { type = \"varchar(120)\", nullable = true }\nbio = { type = \"text\", nullable = true }",
+    );
+    new_migration(&paths, "add bio", &server, &NewOptions::default())
+        .await
+        .unwrap();
+    let generate = codegen(&["--root", &root, "generate"]);
+    assert!(generate.status.success(), "{}", String::from_utf8_lossy(&generate.stderr));
+    let ok = codegen(&["--root", &root, "check"]);
+    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+    edit(
+        &paths,
+        "10_users.toml",
+        "bio = { type = \"text\", nullable = true }",
+        "bio = { type = \"text\", nullable = true }\nwebsite = { type = \"text\", nullable = true }",
+    );
+    let generate = codegen(&["--root", &root, "generate"]);
+    assert!(generate.status.success(), "{}", String::from_utf8_lossy(&generate.stderr));
+    let missing = codegen(&["--root", &root, "check"]);
+    let stderr = String::from_utf8_lossy(&missing.stderr);
+    assert_eq!(missing.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("website") && stderr.contains("codegen migrate new"), "{stderr}");
+
+    // A database migrated to 0002, then changed by hand: `up` refuses and names the change.
+    let db = server.create_database("migrate_drift").await.unwrap();
+    db.apply_bootstrap().await.unwrap();
+    let url = db.url();
+    let up = codegen(&["--root", &root, "migrate", "up", "--database-url", &url]);
+    assert!(up.status.success(), "{}", String::from_utf8_lossy(&up.stderr));
+    let client = db.connect().await.unwrap();
+    client
+        .batch_execute("ALTER TABLE public.users ADD COLUMN avatar_url text")
+        .await
+        .unwrap();
+    let refused = codegen(&["--root", &root, "migrate", "up", "--database-url", &url]);
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("avatar_url"), "{stderr}");
+    assert!(stderr.contains("not in the state its applied migrations produce"), "{stderr}");
+    let skipped = codegen(&[
+        "--root",
+        &root,
+        "migrate",
+        "up",
+        "--no-drift-check",
+        "--database-url",
+        &url,
+    ]);
+    assert!(skipped.status.success(), "{}", String::from_utf8_lossy(&skipped.stderr));
+    std::fs::remove_dir_all(&paths.root).unwrap();
+}

@@ -358,6 +358,11 @@ impl<'f> Builder<'f> {
             }
         }
         for (_, mut table) in std::mem::take(&mut self.tables) {
+            // The migrator's history table is bookkeeping, not part of the application's
+            // schema (the migrations do not create it; `migrate` does).
+            if table.name.name.as_str() == crate::migrate::HISTORY_TABLE {
+                continue;
+            }
             table.sort_children();
             self.schema.tables.insert(table.name.clone(), table);
         }

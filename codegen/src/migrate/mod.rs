@@ -11,6 +11,7 @@
 //!
 //! Every message names a database by its URL with the password replaced ([`redact`]).
 
+pub mod drift;
 pub mod new;
 pub mod runner;
 pub mod state;

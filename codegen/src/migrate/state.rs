@@ -224,9 +224,16 @@ pub fn up_sources(dir: &Path) -> Result<Vec<SqlSource>, StateError> {
 /// The state `dir`'s migrations produce, from the cache when it holds this exact set of
 /// migrations, else replayed (and then cached).
 pub async fn state(server: &Arc<pgkit::Server>, dir: &Path) -> Result<State, StateError> {
+    state_of(server, &up_sources(dir)?).await
+}
+
+/// The state `files` (up scripts, in order) produce, from the cache or replayed.
+pub async fn state_of(
+    server: &Arc<pgkit::Server>,
+    files: &[SqlSource],
+) -> Result<State, StateError> {
     let started = Instant::now();
-    let files = up_sources(dir)?;
-    let key = cache_key(&files, &server_version(server).await?);
+    let key = cache_key(files, &server_version(server).await?);
     let path = cache_dir().join(format!("{key}.json"));
     if let Ok(text) = std::fs::read_to_string(&path)
         && let Ok(entry) = serde_json::from_str::<CacheEntry>(&text)
@@ -239,7 +246,7 @@ pub async fn state(server: &Arc<pgkit::Server>, dir: &Path) -> Result<State, Sta
             migrations: files.len(),
         });
     }
-    let schema = replay(server, &files).await?;
+    let schema = replay(server, files).await?;
     // The cache is an optimisation: failing to write it is not an error.
     let entry = CacheEntry {
         key: key.clone(),
