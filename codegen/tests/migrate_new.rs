@@ -207,9 +207,17 @@ async fn check_fails_when_a_migration_is_missing_and_migrate_up_refuses_a_drifte
         .await
         .unwrap();
     let generate = codegen(&["--root", &root, "generate"]);
-    assert!(generate.status.success(), "{}", String::from_utf8_lossy(&generate.stderr));
+    assert!(
+        generate.status.success(),
+        "{}",
+        String::from_utf8_lossy(&generate.stderr)
+    );
     let ok = codegen(&["--root", &root, "check"]);
-    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
     edit(
         &paths,
         "10_users.toml",
@@ -217,18 +225,29 @@ async fn check_fails_when_a_migration_is_missing_and_migrate_up_refuses_a_drifte
         "bio = { type = \"text\", nullable = true }\nwebsite = { type = \"text\", nullable = true }",
     );
     let generate = codegen(&["--root", &root, "generate"]);
-    assert!(generate.status.success(), "{}", String::from_utf8_lossy(&generate.stderr));
+    assert!(
+        generate.status.success(),
+        "{}",
+        String::from_utf8_lossy(&generate.stderr)
+    );
     let missing = codegen(&["--root", &root, "check"]);
     let stderr = String::from_utf8_lossy(&missing.stderr);
     assert_eq!(missing.status.code(), Some(1), "{stderr}");
-    assert!(stderr.contains("website") && stderr.contains("codegen migrate new"), "{stderr}");
+    assert!(
+        stderr.contains("website") && stderr.contains("codegen migrate new"),
+        "{stderr}"
+    );
 
     // A database migrated to 0002, then changed by hand: `up` refuses and names the change.
     let db = server.create_database("migrate_drift").await.unwrap();
     db.apply_bootstrap().await.unwrap();
     let url = db.url();
     let up = codegen(&["--root", &root, "migrate", "up", "--database-url", &url]);
-    assert!(up.status.success(), "{}", String::from_utf8_lossy(&up.stderr));
+    assert!(
+        up.status.success(),
+        "{}",
+        String::from_utf8_lossy(&up.stderr)
+    );
     let client = db.connect().await.unwrap();
     client
         .batch_execute("ALTER TABLE public.users ADD COLUMN avatar_url text")
@@ -238,7 +257,10 @@ async fn check_fails_when_a_migration_is_missing_and_migrate_up_refuses_a_drifte
     let stderr = String::from_utf8_lossy(&refused.stderr);
     assert_eq!(refused.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("avatar_url"), "{stderr}");
-    assert!(stderr.contains("not in the state its applied migrations produce"), "{stderr}");
+    assert!(
+        stderr.contains("not in the state its applied migrations produce"),
+        "{stderr}"
+    );
     let skipped = codegen(&[
         "--root",
         &root,
@@ -248,6 +270,10 @@ async fn check_fails_when_a_migration_is_missing_and_migrate_up_refuses_a_drifte
         "--database-url",
         &url,
     ]);
-    assert!(skipped.status.success(), "{}", String::from_utf8_lossy(&skipped.stderr));
+    assert!(
+        skipped.status.success(),
+        "{}",
+        String::from_utf8_lossy(&skipped.stderr)
+    );
     std::fs::remove_dir_all(&paths.root).unwrap();
 }

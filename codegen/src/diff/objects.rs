@@ -674,10 +674,15 @@ pub(crate) fn replaceable(from: &Function, to: &Function) -> bool {
 pub(crate) fn diff_routines(b: &mut Builder<'_>, r: &Rebuilds) {
     let from = b.from.clone();
     let to = b.to.clone();
-    for (id, f, t) in match_by(
+    // Creation order: routines whose SQL-standard bodies call others after those.
+    let order = crate::render::routine_order(&to.functions);
+    let rank = |id: &crate::model::FunctionId| order.iter().position(|o| o == id).unwrap_or(0);
+    let mut pairs = match_by(
         from.functions.iter().map(|(k, v)| (k.clone(), v)),
         to.functions.iter().map(|(k, v)| (k.clone(), v)),
-    ) {
+    );
+    pairs.sort_by_key(|(id, _, _)| rank(id));
+    for (id, f, t) in pairs {
         let kind = |f: &Function| {
             if f.kind == FunctionKind::Procedure {
                 "PROCEDURE"
@@ -751,7 +756,7 @@ pub(crate) fn diff_routines(b: &mut Builder<'_>, r: &Rebuilds) {
     }
 }
 
-pub(crate) fn diff_sequences(b: &mut Builder<'_>, _r: &Rebuilds) {
+pub(crate) fn diff_sequences(b: &mut Builder<'_>, r: &Rebuilds) {
     let from = b.from.clone();
     let to = b.to.clone();
     for (name, f, t) in match_by(
@@ -817,7 +822,26 @@ pub(crate) fn diff_sequences(b: &mut Builder<'_>, _r: &Rebuilds) {
                         format!("ALTER SEQUENCE {name} {};", parts.join(" ")),
                     );
                 }
-                if f.owned_by != t.owned_by {
+                // A sequence whose owner goes (a dropped or recreated table or column) would
+                // go with it: it is released first, and owned again once the owner exists.
+                let owner_recreated = f.owned_by.as_ref().is_some_and(|(table, column)| {
+                    r.recreated.contains(table)
+                        || to
+                            .tables
+                            .get(table)
+                            .is_none_or(|t| t.column(column.as_str()).is_none())
+                        || r.changed_columns
+                            .get(table)
+                            .is_some_and(|cols| cols.contains(column))
+                });
+                if f.owned_by.is_some() && (f.owned_by != t.owned_by || owner_recreated) {
+                    b.push(
+                        Order::drop(DropRank::Buckets),
+                        object.clone(),
+                        crate::render::alter_sequence_owned_by(&name, None),
+                    );
+                }
+                if t.owned_by.is_some() && (f.owned_by != t.owned_by || owner_recreated) {
                     b.push(
                         Order::create(Phase::SequenceOwnership),
                         object.clone(),

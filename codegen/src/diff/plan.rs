@@ -305,6 +305,27 @@ impl Plan {
         )
     }
 
+    /// The plan as one migration file, for plans without concurrent steps (down migrations
+    /// are planned with the plain forms): one transaction when there is one chunk, else
+    /// `-- no-transaction` with each chunk in its own `BEGIN`/`COMMIT` (an enum label committed
+    /// before the statements that use it). `None` when a step must run outside any transaction.
+    pub fn to_single_file(&self) -> Option<String> {
+        let chunks = self.chunks();
+        if chunks.iter().any(|c| !c.segment.transactional()) {
+            return None;
+        }
+        if chunks.len() <= 1 {
+            return Some(chunks.first().map(Chunk::to_sql).unwrap_or_default());
+        }
+        let mut out = String::from("-- no-transaction\n");
+        for c in &chunks {
+            out.push_str(&format!("\n-- step: {}\nBEGIN;\n\n", c.segment.name()));
+            out.push_str(&c.to_sql());
+            out.push_str("\nCOMMIT;\n");
+        }
+        Some(out)
+    }
+
     /// Steps that lose data of a kind not in `allowed`, with the loss.
     pub fn disallowed_losses(&self, allowed: &[Loss]) -> Vec<(&Step, Loss)> {
         self.steps

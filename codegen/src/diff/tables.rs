@@ -35,6 +35,9 @@ pub(crate) struct Rebuilds {
     /// Unique keys `(table, sorted columns)` that are dropped or rebuilt: foreign keys on them
     /// are rebuilt too.
     pub keys: BTreeSet<(QualifiedName, Vec<Ident>)>,
+    /// Unique keys `(table, sorted columns)` that the plan builds concurrently (online): a
+    /// foreign key to one is added after it exists, in the validate step.
+    pub late_keys: BTreeSet<(QualifiedName, Vec<Ident>)>,
 }
 
 fn key_of(table: &QualifiedName, columns: &[Ident]) -> (QualifiedName, Vec<Ident>) {
@@ -123,6 +126,33 @@ impl Rebuilds {
                     && let Some(cols) = index_columns(i)
                 {
                     r.keys.insert(key_of(name, &cols));
+                }
+            }
+        }
+        if b.options.online {
+            for (name, to) in &b.to.tables {
+                let Some(from) = b.from.tables.get(name) else {
+                    continue;
+                };
+                if table_rebuilt(from, to) || to.partitioned_by.is_some() {
+                    continue;
+                }
+                if let Some(pk) = &to.primary_key
+                    && strip_pk(&from.primary_key) != strip_pk(&Some(pk.clone()))
+                {
+                    r.late_keys.insert(key_of(name, &pk.columns));
+                }
+                for u in &to.uniques {
+                    if !from.uniques.iter().any(|f| same_unique(f, u)) {
+                        r.late_keys.insert(key_of(name, &u.columns));
+                    }
+                }
+                for i in to.indexes.iter().filter(|i| i.unique) {
+                    if !from.indexes.iter().any(|f| same_index(f, i))
+                        && let Some(cols) = index_columns(i)
+                    {
+                        r.late_keys.insert(key_of(name, &cols));
+                    }
                 }
             }
         }
@@ -459,16 +489,15 @@ fn diff_table(b: &mut Builder<'_>, r: &Rebuilds, from: &Table, to: &Table) {
         }
     }
     for c in &to.checks {
-        if check_kept(c, from) {
-            continue;
-        }
-        let validate_only = from.checks.iter().any(|f| {
-            f.name == c.name
-                && f.not_valid
-                && !c.not_valid
-                && f.expr == c.expr
-                && f.no_inherit == c.no_inherit
-        });
+        let old = from
+            .checks
+            .iter()
+            .find(|f| same_check(f, c) && check_kept(f, to));
+        let validate_only = match old {
+            Some(f) if f.not_valid == c.not_valid => continue,
+            Some(_) => true,
+            None => false,
+        };
         if validate_only {
             b.push(
                 Order::create(Phase::Tables).in_segment(Segment::Validate),
@@ -580,7 +609,29 @@ fn diff_table(b: &mut Builder<'_>, r: &Rebuilds, from: &Table, to: &Table) {
             );
             continue;
         }
-        let online = existing && b.options.online && !fk.not_valid && b.is_existing(&fk.references);
+        let late_key = r
+            .late_keys
+            .contains(&key_of(&fk.references, &fk.referenced_columns));
+        if late_key {
+            // The key it references is built concurrently: add it once the key exists.
+            b.push(
+                Order::create(Phase::ForeignKeys).in_segment(Segment::Validate),
+                object,
+                add_foreign_key(name, fk),
+            )
+            .hazard(
+                HazardKind::Validation,
+                format!("scans {name} to check existing rows while blocking writes to it"),
+                None,
+            );
+            continue;
+        }
+        let online = existing
+            && b.options.online
+            && !fk.not_valid
+            && b.is_existing(&fk.references)
+            && to.partitioned_by.is_none()
+            && to.partition_of.is_none();
         if online {
             let mut nv = fk.clone();
             nv.not_valid = true;
@@ -720,14 +771,46 @@ fn diff_table(b: &mut Builder<'_>, r: &Rebuilds, from: &Table, to: &Table) {
             .find(|(n, _, _)| *n == c)
             .filter(|_| constraint_kept(from, to, &c, r))
             .and_then(|(_, t, _)| t.clone());
+        // Keys attached and foreign keys added in the validate step get their comment there.
+        let late = !constraint_kept(from, to, &c, r)
+            && (to
+                .primary_key
+                .iter()
+                .filter(|p| p.name == c)
+                .any(|p| r.late_keys.contains(&key_of(name, &p.columns)))
+                || to
+                    .uniques
+                    .iter()
+                    .filter(|u| u.name == c)
+                    .any(|u| r.late_keys.contains(&key_of(name, &u.columns)))
+                || to.foreign_keys.iter().filter(|f| f.name == c).any(|f| {
+                    r.late_keys
+                        .contains(&key_of(&f.references, &f.referenced_columns))
+                }));
+        if late && old != text {
+            b.push(
+                Order::create(Phase::Comments).in_segment(Segment::Validate),
+                "comment",
+                comment_on(CommentTarget::Constraint(name, &c), text.as_deref()),
+            );
+            continue;
+        }
         comment(b, CommentTarget::Constraint(name, &c), &old, &text);
     }
     for i in &to.indexes {
-        let old = from
-            .indexes
-            .iter()
-            .find(|f| same_index(f, i))
-            .and_then(|f| f.comment.clone());
+        let old = from.indexes.iter().find(|f| same_index(f, i));
+        let concurrent =
+            old.is_none() && existing && b.options.online && to.partitioned_by.is_none();
+        if concurrent && let Some(text) = &i.comment {
+            // The index exists only after the concurrent step.
+            b.push(
+                Order::create(Phase::Comments).in_segment(Segment::Validate),
+                "comment",
+                comment_on(CommentTarget::Index(name, &i.name), Some(text)),
+            );
+            continue;
+        }
+        let old = old.and_then(|f| f.comment.clone());
         comment(b, CommentTarget::Index(name, &i.name), &old, &i.comment);
     }
     for t in &to.triggers {
@@ -800,15 +883,17 @@ fn constraint_kept(from: &Table, to: &Table, name: &Ident, r: &Rebuilds) -> bool
     })
 }
 
-/// A check constraint of `from` that `to` keeps as it is (comments and a later validation
-/// aside).
+/// Same CHECK, validation and comment aside.
+fn same_check(a: &CheckConstraint, b: &CheckConstraint) -> bool {
+    a.name == b.name && a.expr == b.expr && a.no_inherit == b.no_inherit
+}
+
+/// A CHECK of `from` that survives into `to` (validated later, perhaps). A valid constraint
+/// that `to` wants `NOT VALID` cannot be un-validated: it is dropped and added again.
 fn check_kept(c: &CheckConstraint, to: &Table) -> bool {
-    to.checks.iter().any(|t| {
-        t.name == c.name
-            && t.expr == c.expr
-            && t.no_inherit == c.no_inherit
-            && (t.not_valid || !c.not_valid)
-    })
+    to.checks
+        .iter()
+        .any(|t| same_check(t, c) && (c.not_valid || !t.not_valid))
 }
 
 fn strip_pk(pk: &Option<crate::model::PrimaryKey>) -> Option<crate::model::PrimaryKey> {
@@ -975,9 +1060,20 @@ fn diff_columns(b: &mut Builder<'_>, r: &Rebuilds, from: &Table, to: &Table) {
     let (from_schema, to_schema) = (b.from, b.to);
     let existing = b.is_existing(name);
     let partition = to.partition_of.is_some();
+    // A partition's or child's column that its parent also has goes with the parent's.
+    let mut parents: Vec<&QualifiedName> = from.inherits.iter().collect();
+    parents.extend(from.partition_of.iter().map(|p| &p.parent));
+    let inherited = |column: &str| {
+        parents.iter().any(|p| {
+            from_schema
+                .tables
+                .get(*p)
+                .is_some_and(|t| t.column(column).is_some())
+        })
+    };
     for c in &from.columns {
         let gone = match to.column(c.name.as_str()) {
-            None => true,
+            None => !inherited(c.name.as_str()),
             Some(t) => column_recreated(c, t),
         };
         if gone {
@@ -1183,6 +1279,13 @@ fn diff_columns(b: &mut Builder<'_>, r: &Rebuilds, from: &Table, to: &Table) {
                     alter(3),
                     object.clone(),
                     format!("ALTER TABLE {name} ALTER COLUMN {} DROP NOT NULL;", c.name),
+                );
+            } else if c.identity.is_some() && f.identity.is_none() {
+                // An identity needs NOT NULL first, in the same transaction.
+                b.push(
+                    alter(4),
+                    object.clone(),
+                    format!("ALTER TABLE {name} ALTER COLUMN {} SET NOT NULL;", c.name),
                 );
             } else {
                 set_not_null(b, name, &c.name, existing);

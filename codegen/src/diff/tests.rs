@@ -73,7 +73,10 @@ fn renamed_column_is_a_rename() {
     let sql: Vec<&str> = plan.steps.iter().map(|s| s.sql.as_str()).collect();
     assert_eq!(
         sql,
-        ["ALTER TABLE public.users RENAME COLUMN name TO full_name;"]
+        [
+            "SET lock_timeout = '5s';",
+            "ALTER TABLE public.users RENAME COLUMN name TO full_name;"
+        ]
     );
 }
 

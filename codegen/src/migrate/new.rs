@@ -4,7 +4,7 @@
 //! then written as the next migration files.
 
 use super::state::{self, StateError};
-use crate::diff::prove::{ProofError, prove};
+use crate::diff::prove::{ProofDb, ProofError};
 use crate::diff::{DiffOptions, Loss, Plan, diff, diff_down};
 use crate::introspect::Filter;
 use crate::model::Schema;
@@ -213,34 +213,55 @@ pub async fn new_migration(
         return Err(NewError::Destructive(refused));
     }
 
-    // Prove the up plan; its per-chunk states give each step's down plan, proven in turn.
+    // Prove the up plan on a scratch database; its per-chunk states give each step's down
+    // plan, proven in turn on the same database, last step first (as `migrate down` runs them).
     let proof_started = Instant::now();
     let filter = Filter::default();
-    let proof = prove(server, &state.schema, &plan, &declared, &filter, true).await?;
+    let mut db = ProofDb::start(server, &state.schema, &declared, &filter, true).await?;
+    let states = db.apply(&plan, &declared).await?;
     let chunks = plan.chunks();
-    let mut files: Vec<(PathBuf, String)> = Vec::new();
-    let first = next_version(paths)?;
     let many = chunks.len() > 1;
-    for (k, chunk) in chunks.iter().enumerate() {
+    let mut downs: Vec<Plan> = Vec::with_capacity(chunks.len());
+    for k in 0..chunks.len() {
         let before = if k == 0 {
             state.schema.clone()
         } else {
-            proof.states.get(k - 1).cloned().unwrap_or_default()
+            states.get(k - 1).cloned().unwrap_or_default()
         };
         let after = if many {
-            let mut s = proof.states.get(k).cloned().unwrap_or_default();
+            let mut s = states.get(k).cloned().unwrap_or_default();
             copy_renames(&mut s, &declared);
             s
         } else {
             declared.clone()
         };
-        let down = diff_down(&before, &after, &diff_options);
-        prove(server, &after, &down, &before, &filter, true)
-            .await
-            .map_err(|source| NewError::DownProof {
-                step: k + 1,
-                source,
-            })?;
+        // Plain forms: a down migration is one file, so nothing may need to run outside a
+        // transaction.
+        let plain = DiffOptions {
+            online: false,
+            ..diff_options.clone()
+        };
+        downs.push(diff_down(&before, &after, &plain));
+    }
+    for k in (0..chunks.len()).rev() {
+        let before = if k == 0 {
+            state.schema.clone()
+        } else {
+            states.get(k - 1).cloned().unwrap_or_default()
+        };
+        if let Some(down) = downs.get(k) {
+            db.apply(down, &before)
+                .await
+                .map_err(|source| NewError::DownProof {
+                    step: k + 1,
+                    source,
+                })?;
+        }
+    }
+    drop(db);
+    let mut files: Vec<(PathBuf, String)> = Vec::new();
+    let first = next_version(paths)?;
+    for (k, (chunk, down)) in chunks.iter().zip(&downs).enumerate() {
         let version = first + i64::try_from(k).unwrap_or(0);
         let stem = if many {
             format!("{version:04}_{slug}_{}", chunk.segment.name())
@@ -264,12 +285,7 @@ pub async fn new_migration(
         let down_sql = if down.is_empty() {
             with_header("-- Nothing to undo.\n", &header)
         } else {
-            let down_chunks = down.chunks();
-            let mut text = String::new();
-            for c in &down_chunks {
-                text.push_str(&c.to_sql());
-            }
-            with_header(&text, &header)
+            with_header(&down.to_single_file().unwrap_or_default(), &header)
         };
         files.push((paths.migrations.join(format!("{stem}.up.sql")), up_sql));
         files.push((paths.migrations.join(format!("{stem}.down.sql")), down_sql));

@@ -301,19 +301,29 @@ pub fn calls_routine(expr: &str, schema: &Schema) -> bool {
 }
 
 fn routines(schema: &Schema, s: &mut Collector) {
-    let ids: Vec<crate::model::FunctionId> = schema.functions.keys().cloned().collect();
-    let order = stable_topo_sort(&ids, |id| {
-        let Some(FunctionBody::Atomic(body)) = schema.functions.get(id).map(|f| &f.body) else {
+    for f in routine_order(&schema.functions)
+        .iter()
+        .filter_map(|id| schema.functions.get(id))
+    {
+        routine(f, schema, s);
+    }
+}
+
+/// Routines in creation order: one with a SQL-standard body after the routines its body calls
+/// (those bodies are resolved at creation).
+pub fn routine_order(
+    functions: &BTreeMap<crate::model::FunctionId, Function>,
+) -> Vec<crate::model::FunctionId> {
+    let ids: Vec<crate::model::FunctionId> = functions.keys().cloned().collect();
+    stable_topo_sort(&ids, |id| {
+        let Some(FunctionBody::Atomic(body)) = functions.get(id).map(|f| &f.body) else {
             return Vec::new();
         };
         ids.iter()
             .filter(|other| *other != id && body.0.contains(&format!("{}(", other.name.name)))
             .cloned()
             .collect()
-    });
-    for f in order.iter().filter_map(|id| schema.functions.get(id)) {
-        routine(f, schema, s);
-    }
+    })
 }
 
 fn routine(f: &Function, schema: &Schema, s: &mut Collector) {
