@@ -1,6 +1,7 @@
 //! Helpers shared by the end-to-end tests: where the repository's files are, how to load SQL into
 //! a fresh database, and how to compare two databases with `pg_dump`.
 
+pub mod benchmarks;
 pub mod conformance;
 pub mod synthetic;
 

@@ -1715,92 +1715,25 @@ fn opt_ms(v: Option<f64>) -> String {
 /// Replaces this tool's section of `path` with `section` (appending it when absent), creating
 /// the file with a short header when it does not exist.
 fn write_section(path: &Path, env: &Environment, section: &str) -> Result<(), BenchError> {
-    let existing = match std::fs::read_to_string(path) {
-        Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => format!(
-            "# Benchmarks\n\n\
-             Measured performance figures of the toolkit. Every figure comes with the command \
-             that produced it; each section is rewritten by its tool (`--write BENCHMARKS.md`), \
-             so edit the tools, not the numbers.\n\n\
-             Machine when this file was created: {}.\n",
-            env.hardware()
-        ),
-        Err(source) => {
-            return Err(BenchError::Io {
-                what: format!("reading {}", path.display()),
-                source,
-            });
+    let preamble = format!(
+        "# Benchmarks\n\n\
+         Measured performance figures of the toolkit. Every figure comes with the command \
+         that produced it; each section is rewritten by its tool (`--write BENCHMARKS.md`), \
+         so edit the tools, not the numbers.\n\n\
+         Machine when this file was created: {}.\n",
+        env.hardware()
+    );
+    jobpilot_tests::benchmarks::write_section(path, SECTION, section, &preamble).map_err(|source| {
+        BenchError::Io {
+            what: format!("writing {}", path.display()),
+            source,
         }
-    };
-    let text = replace_section(&existing, section);
-    std::fs::write(path, text).map_err(|source| BenchError::Io {
-        what: format!("writing {}", path.display()),
-        source,
     })
-}
-
-/// `text` with the [`SECTION`] (its heading line up to the next `## ` heading) replaced by
-/// `section`, or with `section` appended.
-fn replace_section(text: &str, section: &str) -> String {
-    let lines: Vec<&str> = text.lines().collect();
-    let start = lines.iter().position(|l| l.trim_end() == SECTION);
-    let mut out = String::new();
-    match start {
-        Some(start) => {
-            let end = lines
-                .iter()
-                .skip(start + 1)
-                .position(|l| l.starts_with("## "))
-                .map_or(lines.len(), |i| start + 1 + i);
-            for l in lines.iter().take(start) {
-                out.push_str(l);
-                out.push('\n');
-            }
-            out.push_str(section.trim_end());
-            out.push('\n');
-            if end < lines.len() {
-                out.push('\n');
-                for l in lines.iter().skip(end) {
-                    out.push_str(l);
-                    out.push('\n');
-                }
-            }
-        }
-        None => {
-            out.push_str(text.trim_end());
-            out.push_str("\n\n");
-            out.push_str(section.trim_end());
-            out.push('\n');
-        }
-    }
-    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn section_is_replaced_in_place() {
-        let text = "# Benchmarks\n\nIntro.\n\n## Introspection\n\nold\n\n### Memory\n\nold too\n\n## Other\n\nkept\n";
-        let out = replace_section(text, "## Introspection\n\nnew\n");
-        assert_eq!(
-            out,
-            "# Benchmarks\n\nIntro.\n\n## Introspection\n\nnew\n\n## Other\n\nkept\n"
-        );
-    }
-
-    #[test]
-    fn section_is_appended_when_missing() {
-        let out = replace_section(
-            "# Benchmarks\n\n## Other\n\nkept\n",
-            "## Introspection\n\nnew\n",
-        );
-        assert_eq!(
-            out,
-            "# Benchmarks\n\n## Other\n\nkept\n\n## Introspection\n\nnew\n"
-        );
-    }
 
     #[test]
     fn percentiles_are_nearest_rank() {

@@ -228,7 +228,7 @@ const MIGRA_ROLE: &str = "schemainspect_test_role";
 
 /// What sqldef's harness runs first for a `user:` case (as `_tools/check_pg15.py` replays it).
 // language=PostgreSQL
-const SQLDEF_USER_PRELUDE: &str =
+pub const SQLDEF_USER_PRELUDE: &str =
     "CREATE SCHEMA IF NOT EXISTS foo;\nSET search_path TO foo, public;\n";
 
 /// A state before deduplication.
@@ -303,14 +303,14 @@ pub fn state_id(prelude: Option<&str>, sql: &str) -> String {
         .collect()
 }
 
-fn read(path: &Path) -> Result<String, CorpusError> {
+pub fn read(path: &Path) -> Result<String, CorpusError> {
     std::fs::read_to_string(path).map_err(|e| CorpusError::Read {
         path: path.to_owned(),
         message: e.to_string(),
     })
 }
 
-fn read_optional(path: &Path) -> Result<Option<String>, CorpusError> {
+pub fn read_optional(path: &Path) -> Result<Option<String>, CorpusError> {
     if path.exists() {
         read(path).map(Some)
     } else {
@@ -319,7 +319,7 @@ fn read_optional(path: &Path) -> Result<Option<String>, CorpusError> {
 }
 
 /// Sorted entries of a directory.
-fn list_dir(dir: &Path) -> Result<Vec<PathBuf>, CorpusError> {
+pub fn list_dir(dir: &Path) -> Result<Vec<PathBuf>, CorpusError> {
     let entries = std::fs::read_dir(dir).map_err(|e| CorpusError::Read {
         path: dir.to_owned(),
         message: e.to_string(),
@@ -336,7 +336,7 @@ fn list_dir(dir: &Path) -> Result<Vec<PathBuf>, CorpusError> {
     Ok(out)
 }
 
-fn file_name(path: &Path) -> String {
+pub fn file_name(path: &Path) -> String {
     path.file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default()
@@ -412,7 +412,7 @@ fn read_applicability(path: &Path) -> Result<HashMap<String, Applicability>, Cor
 }
 
 /// Reads sqldef's `categories.tsv`: case -> categories.
-fn read_categories(path: &Path) -> Result<HashMap<String, Vec<String>>, CorpusError> {
+pub fn read_categories(path: &Path) -> Result<HashMap<String, Vec<String>>, CorpusError> {
     let text = read(path)?;
     let mut out = HashMap::new();
     for line in text.lines() {

@@ -12,8 +12,15 @@
 //! PostgreSQL 15 cannot run), [`roundtrip`] judges one SQL text, [`roles`] creates the roles the
 //! suites expect, and [`report`] clusters the failures and writes `CONFORMANCE.md`. The
 //! `conformance` binary drives them.
+//!
+//! The differ is judged on pairs of states: [`cases`] pairs the corpus occurrences (start and
+//! target of each peer case, both ways where the peer checks both) and [`migration`] judges one
+//! pair (plan applied to the start database, result compared with the target, second diff
+//! empty). The `conformance_diff` binary drives them and writes `CONFORMANCE-DIFF.md`.
 
+pub mod cases;
 pub mod corpus;
+pub mod migration;
 pub mod report;
 pub mod roles;
 pub mod roundtrip;

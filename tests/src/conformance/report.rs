@@ -231,7 +231,7 @@ pub fn human_duration(d: Duration) -> String {
 }
 
 /// A code span that survives any backticks inside `text`, on one line, shortened.
-fn code(text: &str) -> String {
+pub fn code(text: &str) -> String {
     let mut t: String = text.replace(['\n', '\r'], " ⏎ ");
     if t.chars().count() > DETAIL_CHARS {
         t = t.chars().take(DETAIL_CHARS - 3).collect::<String>() + "...";
@@ -256,7 +256,7 @@ fn code(text: &str) -> String {
 }
 
 /// Text for a table cell.
-fn cell(text: &str) -> String {
+pub fn cell(text: &str) -> String {
     text.replace('|', "\\|").replace(['\n', '\r'], " ")
 }
 

@@ -369,9 +369,9 @@ fn dump(
 }
 
 /// A database and a connection to it.
-type Db = (pgkit::TempDb, tokio_postgres::Client);
+pub type Db = (pgkit::TempDb, tokio_postgres::Client);
 
-async fn fresh_database(server: &Arc<pgkit::Server>) -> Result<Db, Failure> {
+pub async fn fresh_database(server: &Arc<pgkit::Server>) -> Result<Db, Failure> {
     let harness = |e: &dyn fmt::Display| Failure::error(Stage::Harness, e.to_string());
     let db = server
         .create_database(DB_PREFIX)
@@ -392,7 +392,7 @@ async fn fresh_database(server: &Arc<pgkit::Server>) -> Result<Db, Failure> {
 }
 
 /// Closes the connection and drops the database.
-async fn drop_database(db: Db) {
+pub async fn drop_database(db: Db) {
     let (db, client) = db;
     drop(client);
     drop_guard(db).await;
@@ -405,7 +405,7 @@ async fn drop_guard(db: pgkit::TempDb) {
 }
 
 /// Applies the state (its prelude first) to `client`. The error is PostgreSQL's, with the line.
-async fn apply_state(client: &tokio_postgres::Client, input: &Input) -> Result<(), String> {
+pub async fn apply_state(client: &tokio_postgres::Client, input: &Input) -> Result<(), String> {
     if let Some(prelude) = &input.prelude {
         client
             .batch_execute(prelude)
@@ -458,7 +458,7 @@ async fn apply_until_no_progress(
 }
 
 /// PostgreSQL's message of an error (with its detail), or the client error.
-fn db_message(e: &tokio_postgres::Error) -> String {
+pub fn db_message(e: &tokio_postgres::Error) -> String {
     match e.as_db_error() {
         Some(d) => match d.detail() {
             Some(detail) => format!("{} ({detail})", d.message()),

@@ -1,0 +1,366 @@
+//! `bench_migrate`: how long `codegen migrate new` takes, its parts shown apart (the migrations'
+//! state: replayed cold, from the cache warm; the diff; the proofs), on JobPilot's schema and on
+//! a 1,000-table schema with 100 changes, with migra (PyPI) doing the same diff between the same
+//! two databases on the same machine in the same run.
+//!
+//! ```text
+//! cargo run --release -p jobpilot-tests --bin bench_migrate -- [--runs N] [--migra PATH]
+//!     [--write BENCHMARKS.md]
+//! ```
+//!
+//! migra: `python3 -m venv /work/migra-venv && /work/migra-venv/bin/pip install migra
+//! psycopg2-binary setuptools`; without it the migra column says so. Timings are printed and
+//! written, never asserted.
+
+use clap::Parser;
+use codegen::diff::prove::ProofDb;
+use codegen::diff::{DiffOptions, diff};
+use codegen::introspect::Filter;
+use codegen::migrate::new::{NewOptions, new_migration};
+use codegen::migrate::state;
+use codegen::model::Schema;
+use codegen::project::Paths;
+use codegen::source::SqlSource;
+use jobpilot_tests::synthetic::{self, Size};
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const SECTION: &str = "## Migrations: migrate new and diff";
+
+#[derive(Debug, Parser)]
+#[command(name = "bench_migrate", about)]
+struct Args {
+    /// Warm runs per measurement (the median is reported).
+    #[arg(long, default_value_t = 5)]
+    runs: usize,
+    /// The migra executable.
+    #[arg(long, default_value = "/work/migra-venv/bin/migra")]
+    migra: PathBuf,
+    /// Replace the section of this file (BENCHMARKS.md).
+    #[arg(long)]
+    write: Option<PathBuf>,
+}
+
+type BenchResult<T> = Result<T, String>;
+
+fn err(e: impl std::fmt::Display) -> String {
+    e.to_string()
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v.get(v.len() / 2).copied().unwrap_or_default()
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.0} ms", d.as_secs_f64() * 1000.0)
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    // The cache of migration states goes to a directory of this run, so "cold" is cold. Set
+    // before any thread exists.
+    let cache = std::env::temp_dir().join(format!("jp_bench_migrate_cache_{}", std::process::id()));
+    // SAFETY: single-threaded here; the runtime is built below.
+    unsafe { std::env::set_var("CODEGEN_CACHE_DIR", &cache) };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("bench_migrate: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let result = runtime.block_on(run(&args));
+    let _ = std::fs::remove_dir_all(&cache);
+    match result {
+        Ok(section) => {
+            print!("{section}");
+            if let Some(path) = &args.write
+                && let Err(e) = jobpilot_tests::benchmarks::write_section(
+                    path,
+                    SECTION,
+                    &section,
+                    "# Benchmarks\n",
+                )
+            {
+                eprintln!("bench_migrate: writing {}: {e}", path.display());
+                return ExitCode::from(2);
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("bench_migrate: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// A copy of the repository's schema/ and migrations/ in a temporary root.
+fn project_copy() -> BenchResult<Paths> {
+    let root = std::env::temp_dir().join(format!("jp_bench_migrate_{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    for dir in ["schema", "migrations"] {
+        std::fs::create_dir_all(root.join(dir)).map_err(err)?;
+        for entry in std::fs::read_dir(jobpilot_tests::repo_root().join(dir)).map_err(err)? {
+            let entry = entry.map_err(err)?;
+            std::fs::copy(entry.path(), root.join(dir).join(entry.file_name())).map_err(err)?;
+        }
+    }
+    Ok(Paths::at(root))
+}
+
+/// migra's diff between two databases: the whole process's wall time (median of `runs`).
+fn migra(exe: &Path, from: &str, to: &str, runs: usize) -> Option<(Duration, usize)> {
+    let mut times = Vec::new();
+    let mut lines = 0;
+    for _ in 0..runs.max(1) {
+        let started = Instant::now();
+        let out = Command::new(exe)
+            .args(["--unsafe", from, to])
+            .output()
+            .ok()?;
+        times.push(started.elapsed());
+        // migra exits 2 when there are differences, 0 when none.
+        if !matches!(out.status.code(), Some(0 | 2)) {
+            eprintln!("migra failed: {}", String::from_utf8_lossy(&out.stderr));
+            return None;
+        }
+        lines = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .count();
+    }
+    Some((median(times), lines))
+}
+
+async fn database_with(server: &Arc<pgkit::Server>, sql: &[&str]) -> BenchResult<pgkit::TempDb> {
+    let db = server.create_database("jp_bench_mig").await.map_err(err)?;
+    db.apply_bootstrap().await.map_err(err)?;
+    let client = db.connect().await.map_err(err)?;
+    for s in sql {
+        client.batch_execute(s).await.map_err(err)?;
+    }
+    Ok(db)
+}
+
+struct Row {
+    what: String,
+    cold_state: Duration,
+    warm_state: Duration,
+    diff: Duration,
+    proof: Duration,
+    warm_total: Duration,
+    statements: usize,
+    migra: Option<(Duration, usize)>,
+}
+
+async fn jobpilot(args: &Args, server: &Arc<pgkit::Server>) -> BenchResult<Row> {
+    let paths = project_copy()?;
+    let file = paths.schema.join("10_users.toml");
+    let text = std::fs::read_to_string(&file).map_err(err)?;
+    let from_line = "display_name = { type = \"varchar(120)\", nullable = true }";
+    std::fs::write(
+        &file,
+        text.replacen(
+            from_line,
+            &format!("{from_line}\navatar_url = {{ type = \"text\", nullable = true }}"),
+            1,
+        ),
+    )
+    .map_err(err)?;
+    let mut runs = Vec::new();
+    for _ in 0..=args.runs {
+        let started = Instant::now();
+        let out = new_migration(&paths, "add avatar url", server, &NewOptions::default())
+            .await
+            .map_err(err)?;
+        let total = started.elapsed();
+        for w in &out.written {
+            std::fs::remove_file(paths.root.join(w)).map_err(err)?;
+        }
+        runs.push((total, out));
+    }
+    let (_, cold) = runs.remove(0);
+    let statements = cold.plan.steps.len();
+    let warm_total = median(runs.iter().map(|(t, _)| *t).collect());
+    let warm_state = median(runs.iter().map(|(_, o)| o.state_time).collect());
+    let diff_time = median(runs.iter().map(|(_, o)| o.diff_time).collect());
+    let proof = median(runs.iter().map(|(_, o)| o.proof_time).collect());
+    // migra on the same two states: the baseline, and the baseline plus the change.
+    let baseline =
+        std::fs::read_to_string(paths.migrations.join("0001_baseline.up.sql")).map_err(err)?;
+    let a = database_with(server, &[&baseline]).await?;
+    let b = database_with(
+        server,
+        &[
+            &baseline,
+            "ALTER TABLE public.users ADD COLUMN avatar_url text",
+        ],
+    )
+    .await?;
+    let m = migra(&args.migra, &a.url(), &b.url(), args.runs);
+    let _ = std::fs::remove_dir_all(&paths.root);
+    Ok(Row {
+        what: "JobPilot (8 tables): add `users.avatar_url`".to_owned(),
+        cold_state: cold.state_time,
+        warm_state,
+        diff: diff_time,
+        proof,
+        warm_total,
+        statements,
+        migra: m,
+    })
+}
+
+/// 100 changes to the 1,000-table schema: 25 columns added, 25 indexes created, 25 columns
+/// widened (varchar(40) → text), 25 defaults set.
+fn hundred_changes() -> String {
+    let mut s = String::new();
+    for i in 1..=25 {
+        let _ = writeln!(s, "ALTER TABLE public.t{i:05} ADD COLUMN note text;");
+    }
+    for i in 26..=50 {
+        let _ = writeln!(
+            s,
+            "CREATE INDEX t{i:05}_extra_0_idx ON public.t{i:05} (extra_0);"
+        );
+    }
+    for i in 51..=75 {
+        let _ = writeln!(
+            s,
+            "ALTER TABLE public.t{i:05} ALTER COLUMN extra_1 TYPE text;"
+        );
+    }
+    for i in 76..=100 {
+        let _ = writeln!(
+            s,
+            "ALTER TABLE public.t{i:05} ALTER COLUMN extra_0 SET DEFAULT 'x';"
+        );
+    }
+    s
+}
+
+async fn thousand(args: &Args, server: &Arc<pgkit::Server>) -> BenchResult<Row> {
+    let size = Size {
+        tables: 1000,
+        extra_columns: 2,
+    };
+    let roles = synthetic::ROLES
+        .iter()
+        .map(|r| {
+            format!(
+                "DO $$ BEGIN CREATE ROLE {r}; EXCEPTION WHEN duplicate_object THEN NULL; END $$;"
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    let base = format!("{roles}\n{}", synthetic::schema_sql(size));
+    let changed = format!("{base}\n{}", hundred_changes());
+    let source = |name: &str, text: &str| SqlSource {
+        path: PathBuf::from(name),
+        text: text.to_owned(),
+    };
+    let from_files = vec![source("0001_synthetic.up.sql", &base)];
+    // The declared side: in `migrate new` it comes from schema/ and the lock (no database);
+    // here from the same SQL, through a scratch database, untimed.
+    let to: Schema = state::replay(server, &[source("declared.sql", &changed)])
+        .await
+        .map_err(err)?;
+    let started = Instant::now();
+    let cold = state::state_of(server, &from_files).await.map_err(err)?;
+    let cold_state = started.elapsed();
+    let mut warm_states = Vec::new();
+    let mut diffs = Vec::new();
+    let mut proofs = Vec::new();
+    let mut totals = Vec::new();
+    let mut statements = 0;
+    for _ in 0..args.runs.max(1) {
+        let t0 = Instant::now();
+        let s = state::state_of(server, &from_files).await.map_err(err)?;
+        let t1 = Instant::now();
+        let plan = diff(&s.schema, &to, &DiffOptions::default());
+        let t2 = Instant::now();
+        let mut db = ProofDb::start(server, &s.schema, &to, &Filter::default(), true)
+            .await
+            .map_err(err)?;
+        db.apply(&plan, &to).await.map_err(err)?;
+        let t3 = Instant::now();
+        statements = plan.steps.len();
+        warm_states.push(t1 - t0);
+        diffs.push(t2 - t1);
+        proofs.push(t3 - t2);
+        totals.push(t1 - t0 + (t2 - t1));
+    }
+    let _ = cold;
+    let a = database_with(server, &[&base]).await?;
+    let b = database_with(server, &[&changed]).await?;
+    let m = migra(&args.migra, &a.url(), &b.url(), args.runs.min(3));
+    Ok(Row {
+        what: "1,000 tables: 100 changes".to_owned(),
+        cold_state,
+        warm_state: median(warm_states),
+        diff: median(diffs),
+        proof: median(proofs),
+        warm_total: median(totals),
+        statements,
+        migra: m,
+    })
+}
+
+async fn run(args: &Args) -> BenchResult<String> {
+    let server = pgkit::Server::shared().await.map_err(err)?;
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    let small = jobpilot(args, &server).await?;
+    let big = thousand(args, &server).await?;
+    let mut o = String::new();
+    let _ = writeln!(o, "{SECTION}\n");
+    let _ = writeln!(
+        o,
+        "Produced by `cargo run --release -p jobpilot-tests --bin bench_migrate -- --runs {} --write BENCHMARKS.md` \
+         on {} ({} cores; load average at the start: {}). Medians of {} warm runs; the first run \
+         is cold (empty cache of migration states).\n",
+        args.runs,
+        jobpilot_tests::conformance::report::today(),
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        load.split_whitespace().next().unwrap_or("?"),
+        args.runs
+    );
+    let _ = writeln!(
+        o,
+        "| schema and change | state of migrations/ cold (replay) | warm (cache) | diff | proof (scratch database: build, seed, apply, introspect, re-diff) | statements | migra (whole process) |"
+    );
+    let _ = writeln!(o, "| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
+    for r in [&small, &big] {
+        let migra = r.migra.map_or_else(
+            || "not run (see the command above)".to_owned(),
+            |(t, lines)| format!("{} ({lines} lines of SQL)", ms(t)),
+        );
+        let _ = writeln!(
+            o,
+            "| {} | {} | {} | {} | {} | {} | {migra} |",
+            r.what,
+            ms(r.cold_state),
+            ms(r.warm_state),
+            ms(r.diff),
+            ms(r.proof),
+            r.statements
+        );
+    }
+    let _ = writeln!(
+        o,
+        "\nWhole `migrate new` (JobPilot, warm, including loading schema/ and writing the files): {}. \
+         For the 1,000-table schema the state and the diff together take {} warm; the proof is \
+         extra and is dominated by building the start state on a scratch database. \
+         Goal: < 1 s warm.",
+        ms(small.warm_total),
+        ms(big.warm_total)
+    );
+    Ok(o)
+}
