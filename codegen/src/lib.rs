@@ -18,3 +18,4 @@ pub mod render;
 pub mod source;
 pub mod sqlscript;
 pub mod validate;
+pub mod verify;

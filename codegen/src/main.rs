@@ -84,6 +84,28 @@ enum Command {
         #[arg(long, env = "CODEGEN_DEV_URL", value_name = "URL")]
         dev_url: Option<String>,
     },
+    /// The drift check: compare a live database with schema/ and its migration history with
+    /// migrations/, read-only. Exit 0 clean, 1 drift or history problems, 2 could not check.
+    Verify {
+        /// Output: text for people, JSON, or GitHub Actions annotations.
+        #[arg(long, value_enum, default_value_t = VerifyFormat::Text)]
+        format: VerifyFormat,
+        /// Also print the SQL that puts the database back to schema/ (with its hazards; nothing
+        /// is run). The report then goes to stderr, the SQL to stdout.
+        #[arg(long)]
+        fix: bool,
+        /// Seconds to wait for the database to answer.
+        #[arg(long, value_name = "SECONDS", default_value_t = 10)]
+        connect_timeout: u64,
+        #[command(flatten)]
+        db: DatabaseArg,
+    },
+    /// The DDL audit trail `codegen verify` shows next to each difference: event triggers that
+    /// record every DDL statement (role, time, statement) in `codegen_audit.ddl_log`.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
     /// Print the JSON Schema of the schema language (for editors).
     SchemaJson,
     /// Print schema/ as one SQL script (the DDL a fresh database gets).
@@ -155,6 +177,21 @@ enum MigrateCommand {
     },
 }
 
+#[derive(Debug, Subcommand)]
+enum AuditCommand {
+    /// Add (or refresh) the audit trail: schema codegen_audit, its log table and two event
+    /// triggers (needs a role that may create event triggers).
+    Install {
+        #[command(flatten)]
+        db: DatabaseArg,
+    },
+    /// Remove the audit trail and its log.
+    Uninstall {
+        #[command(flatten)]
+        db: DatabaseArg,
+    },
+}
+
 /// The database of a `migrate` command.
 #[derive(Debug, clap::Args)]
 struct DatabaseArg {
@@ -168,6 +205,13 @@ enum DiffFormat {
     Sql,
     Report,
     Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum VerifyFormat {
+    Text,
+    Json,
+    Github,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -230,6 +274,13 @@ fn main() -> ExitCode {
             }
         }
         Command::Sql => sql(&paths),
+        Command::Audit { command } => runtime.block_on(audit(&paths, command)),
+        Command::Verify {
+            format,
+            fix,
+            connect_timeout,
+            db,
+        } => runtime.block_on(verify(&paths, format, fix, connect_timeout, &db)),
         Command::Migrate { command } => runtime.block_on(migrate(&paths, command)),
         Command::Diff {
             from,
@@ -787,7 +838,135 @@ async fn diff(
     if format != DiffFormat::Json {
         eprintln!("{}", plan.summary());
     }
-    ExitCode::SUCCESS
+    // Like diff(1): 0 the same, 1 different (2 could not compare).
+    if plan.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+/// `codegen verify`.
+async fn verify(
+    paths: &Paths,
+    format: VerifyFormat,
+    fix: bool,
+    connect_timeout: u64,
+    db: &DatabaseArg,
+) -> ExitCode {
+    use codegen::verify::{self as v, VerifyError};
+    let env = std::env::var("DATABASE_URL").ok();
+    let url = match codegen::migrate::database_url(
+        db.database_url.as_deref(),
+        env.as_deref(),
+        &paths.root,
+    ) {
+        Ok(url) => url,
+        Err(e) => {
+            eprintln!("error: {}", redact_all(&e.to_string()));
+            return ExitCode::from(v::EXIT_ERROR);
+        }
+    };
+    let options = v::VerifyOptions {
+        connect_timeout: std::time::Duration::from_secs(connect_timeout.max(1)),
+        fix,
+        ..v::VerifyOptions::default()
+    };
+    let report = match v::verify(&url, paths, &options).await {
+        Ok(r) => r,
+        Err(VerifyError::Project(ProjectError::Schema(d))) => {
+            print_diagnostics(&d);
+            eprintln!("error: schema/ does not load; nothing was checked");
+            return ExitCode::from(v::EXIT_ERROR);
+        }
+        Err(e) => {
+            eprintln!("error: {}\nnothing was checked", redact_all(&e.to_string()));
+            return ExitCode::from(v::EXIT_ERROR);
+        }
+    };
+    let text = match format {
+        VerifyFormat::Text => {
+            let to_terminal = if fix {
+                std::io::stderr().is_terminal()
+            } else {
+                std::io::stdout().is_terminal()
+            };
+            v::render::text(
+                &report,
+                to_terminal && std::env::var_os("NO_COLOR").is_none(),
+            )
+        }
+        VerifyFormat::Github => v::render::github(&report),
+        VerifyFormat::Json => match serde_json::to_string_pretty(&v::render::json(&report)) {
+            Ok(t) => format!("{t}\n"),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(v::EXIT_ERROR);
+            }
+        },
+    };
+    match (&report.fix, format) {
+        (Some(plan), VerifyFormat::Text | VerifyFormat::Github) => {
+            eprint!("{text}");
+            if plan.is_empty() {
+                eprintln!("--fix: nothing to do");
+            } else {
+                println!(
+                    "-- SQL that puts {} back to schema/ (review it; verify ran nothing)\n",
+                    report.database
+                );
+                print!("{}", plan.to_sql());
+                eprintln!("--fix: {}", plan.summary());
+            }
+        }
+        _ => print!("{text}"),
+    }
+    ExitCode::from(report.exit_code())
+}
+
+/// `codegen audit install | uninstall`.
+async fn audit(paths: &Paths, command: AuditCommand) -> ExitCode {
+    use codegen::verify::audit;
+    let (db, install) = match &command {
+        AuditCommand::Install { db } => (db, true),
+        AuditCommand::Uninstall { db } => (db, false),
+    };
+    let env = std::env::var("DATABASE_URL").ok();
+    let url = match codegen::migrate::database_url(
+        db.database_url.as_deref(),
+        env.as_deref(),
+        &paths.root,
+    ) {
+        Ok(url) => url,
+        Err(e) => {
+            eprintln!("error: {}", redact_all(&e.to_string()));
+            return ExitCode::from(2);
+        }
+    };
+    let timeout = codegen::verify::DEFAULT_CONNECT_TIMEOUT;
+    let result = if install {
+        audit::install(&url, timeout).await
+    } else {
+        audit::uninstall(&url, timeout).await
+    };
+    let shown = codegen::migrate::redact(&url);
+    match result {
+        Ok(()) if install => {
+            println!(
+                "audit trail installed on {shown}: every DDL statement is recorded in {}.ddl_log",
+                audit::AUDIT_SCHEMA
+            );
+            ExitCode::SUCCESS
+        }
+        Ok(()) => {
+            println!("audit trail removed from {shown}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {}", redact_all(&e));
+            ExitCode::from(2)
+        }
+    }
 }
 
 /// Redacts every URL inside a message.

@@ -183,6 +183,45 @@ async fn renamed_column_and_table() {
 }
 
 #[tokio::test]
+async fn renamed_enum_label_and_check_constraint() {
+    let (up, down) = case(
+        "rename_label_and_constraint",
+        "ALTER TYPE public.application_status RENAME VALUE 'interviewing' TO 'interview';
+         ALTER TABLE public.matches RENAME CONSTRAINT matches_score_check TO matches_score_range;",
+        |to| {
+            let status = to
+                .enums
+                .get_mut(&QualifiedName::public("application_status"))
+                .unwrap();
+            status.renamed_labels = vec![("interview".to_owned(), "interviewing".to_owned())];
+            let matches = to
+                .tables
+                .get_mut(&QualifiedName::public("matches"))
+                .unwrap();
+            let check = matches
+                .checks
+                .iter_mut()
+                .find(|c| c.name.as_str() == "matches_score_range")
+                .unwrap();
+            check.renamed_from = Some(Ident::new("matches_score_check"));
+        },
+    )
+    .await;
+    for plan in [&up, &down] {
+        let sql = plan.to_sql();
+        assert!(plan.disallowed_losses(&[]).is_empty(), "{sql}");
+        // Renames only: no enum rebuild, no constraint dropped and added.
+        assert!(
+            plan.steps
+                .iter()
+                .all(|s| s.object == "session" || s.sql.contains(" RENAME ")),
+            "{sql}"
+        );
+        assert_eq!(plan.steps.len(), 3, "{sql}");
+    }
+}
+
+#[tokio::test]
 async fn not_null_added_through_a_validated_check() {
     let (up, _) = case(
         "set_not_null",

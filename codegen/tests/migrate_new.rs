@@ -277,3 +277,48 @@ async fn check_fails_when_a_migration_is_missing_and_migrate_up_refuses_a_drifte
     );
     std::fs::remove_dir_all(&paths.root).unwrap();
 }
+
+#[test]
+fn diff_prints_sql_a_report_or_json_and_exits_like_diff() {
+    let dir = std::env::temp_dir().join(format!(
+        "jp_diff_cli_{}_{}",
+        std::process::id(),
+        fastrand::u64(..)
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let a = dir.join("a.sql");
+    let b = dir.join("b.sql");
+    std::fs::write(&a, "CREATE TABLE public.t (id bigint PRIMARY KEY);").unwrap();
+    std::fs::write(
+        &b,
+        "CREATE TABLE public.t (id bigint PRIMARY KEY, note text);",
+    )
+    .unwrap();
+    let (a, b) = (a.to_str().unwrap(), b.to_str().unwrap());
+    let same = codegen(&["diff", a, a]);
+    assert_eq!(same.status.code(), Some(0));
+    assert!(same.stdout.is_empty());
+    let sql = codegen(&["diff", a, b]);
+    assert_eq!(sql.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&sql.stdout);
+    assert!(
+        text.contains("ALTER TABLE public.t ADD COLUMN note text;"),
+        "{text}"
+    );
+    let report = codegen(&["diff", a, b, "--format", "report"]);
+    let text = String::from_utf8_lossy(&report.stdout);
+    assert!(text.starts_with("column public.t.note\n"), "{text}");
+    let json = codegen(&["diff", a, b, "--format", "json"]);
+    let value: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    let step = value["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["object"] == "column public.t.note")
+        .unwrap();
+    assert_eq!(step["segment"], "main");
+    assert_eq!(step["hazards"][0]["kind"], "lock");
+    let missing = codegen(&["diff", a, "/nonexistent/dir"]);
+    assert_eq!(missing.status.code(), Some(2));
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -56,6 +56,17 @@ fn the_readme_example_loads() {
             .any(|c| c.name.as_str() == "users_age_check")
     );
     assert!(users.row_security.enabled);
+    // Renames: of an enum label and of a constraint.
+    assert_eq!(
+        s.enums[&QualifiedName::public("application_status")].renamed_labels,
+        vec![("offer".to_owned(), "offered".to_owned())]
+    );
+    let adult = users
+        .checks
+        .iter()
+        .find(|c| c.name.as_str() == "users_adult_check")
+        .unwrap();
+    assert_eq!(adult.renamed_from, Some(Ident::new("users_age_18_check")));
     assert_eq!(users.policies[0].command, PolicyCommand::Select);
     assert!(
         s.sequences

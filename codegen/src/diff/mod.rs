@@ -6,8 +6,9 @@
 //! is created the same way in a baseline and in a migration.
 //!
 //! How it works:
-//! 1. **Renames** (`renamed_from` on tables, columns, indexes and enums) are emitted first and
-//!    applied to a working copy of `from`, so the rest compares like with like.
+//! 1. **Renames** (`renamed_from` on tables, columns, indexes, constraints and enums,
+//!    `renamed_labels` on enums) are emitted first and applied to a working copy of `from`, so
+//!    the rest compares like with like.
 //! 2. Each object kind is compared; every change becomes statements tagged with an [`Order`]:
 //!    the [`Segment`], then a [`Stage`] (renames, then drops in reverse dependency order, then
 //!    creates and alters in the renderer's [`Phase`] order, then cleanup of what nothing uses
@@ -261,6 +262,9 @@ impl Step {
 /// (introspected, or mapped through the canonical lock).
 pub fn diff(from: &Schema, to: &Schema, options: &DiffOptions) -> Plan {
     let (renamed, rename_steps) = objects::apply_renames(from, to);
+    // Past the renames, only what is part of the database is compared: a constraint that still
+    // says `renamed_from` is the same constraint as the one the database has.
+    let (renamed, to) = (renamed.database_view(), &to.database_view());
     let existing: BTreeSet<QualifiedName> = renamed
         .tables
         .keys()
@@ -298,6 +302,19 @@ pub fn diff(from: &Schema, to: &Schema, options: &DiffOptions) -> Plan {
     objects::diff_views(&mut b, &rebuilt);
     objects::diff_default_privileges(&mut b);
     objects::diff_buckets(&mut b);
+    // Labels are added in a transaction of their own, before the main one: renames of the
+    // enums (and of their labels) go there too, so `ADD VALUE … AFTER 'renamed'` finds them.
+    if b.steps
+        .iter()
+        .any(|(o, _, _)| o.segment == Segment::EnumValues)
+    {
+        for (o, _, s) in &mut b.steps {
+            if o.stage == Stage::Renames && s.object.starts_with("enum ") {
+                o.segment = Segment::EnumValues;
+                s.segment = Segment::EnumValues;
+            }
+        }
+    }
     if b.steps.iter().any(|(o, _, s)| {
         o.stage == Stage::Creates
             && s.sql.contains("CREATE")
@@ -326,6 +343,66 @@ pub fn diff_down(from: &Schema, to: &Schema, options: &DiffOptions) -> Plan {
         &objects::reverse_renames(from, to),
         options,
     )
+}
+
+/// The options a sequence and an identity column share.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct SeqOptions {
+    increment: i64,
+    min_value: i64,
+    max_value: i64,
+    start: i64,
+    cache: i64,
+    cycle: bool,
+}
+
+impl SeqOptions {
+    pub fn of_sequence(s: &crate::model::Sequence) -> SeqOptions {
+        SeqOptions {
+            increment: s.increment,
+            min_value: s.min_value,
+            max_value: s.max_value,
+            start: s.start,
+            cache: s.cache,
+            cycle: s.cycle,
+        }
+    }
+
+    pub fn of_identity(i: &crate::model::Identity) -> SeqOptions {
+        SeqOptions {
+            increment: i.increment,
+            min_value: i.min_value,
+            max_value: i.max_value,
+            start: i.start,
+            cache: i.cache,
+            cycle: i.cycle,
+        }
+    }
+}
+
+/// `INCREMENT BY 2`, `MINVALUE 1`… for each option that changes (`ALTER SEQUENCE` takes them as
+/// they are, an identity column with `SET` before each).
+pub(crate) fn sequence_changes(old: &SeqOptions, new: &SeqOptions) -> Vec<String> {
+    let mut parts = Vec::new();
+    if old.increment != new.increment {
+        parts.push(format!("INCREMENT BY {}", new.increment));
+    }
+    if old.min_value != new.min_value {
+        parts.push(format!("MINVALUE {}", new.min_value));
+    }
+    if old.max_value != new.max_value {
+        parts.push(format!("MAXVALUE {}", new.max_value));
+    }
+    if old.start != new.start {
+        parts.push(format!("START WITH {}", new.start));
+    }
+    if old.cache != new.cache {
+        parts.push(format!("CACHE {}", new.cache));
+    }
+    if old.cycle != new.cycle {
+        parts.push(if new.cycle { "CYCLE" } else { "NO CYCLE" }.to_owned());
+    }
+    parts
 }
 
 /// Grants present on one side only: `(revoke, grant)`.

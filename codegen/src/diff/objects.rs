@@ -7,6 +7,7 @@ use super::{
 };
 use crate::model::{
     ArgMode, Column, CompositeType, Function, FunctionKind, Ident, PgType, QualifiedName, Schema,
+    SqlExpr, Table,
 };
 use crate::render::{
     CommentTarget, GrantTarget, Phase, add_domain_check, create_collation, create_composite_type,
@@ -14,19 +15,22 @@ use crate::render::{
     default_privileges_grant, domain_statements, insert_bucket, public_execute, quote_literal,
     routine_phase, routine_statements, sequence_statements, view_order, view_statements,
 };
+use std::collections::BTreeMap;
 
-/// Applies `to`'s `renamed_from` entries to a copy of `from`: the renamed copy and the
-/// `(object, RENAME statement)` pairs, in the order they must run.
+/// Applies `to`'s `renamed_from` and `renamed_labels` entries to a copy of `from`: the renamed
+/// copy and the `(object, RENAME statement)` pairs, in the order they must run.
 pub(crate) fn apply_renames(from: &Schema, to: &Schema) -> (Schema, Vec<(String, String)>) {
     let mut s = from.clone();
     let mut steps = Vec::new();
-    // Enums.
+    // Enums, by their new name: the name `from` knows them by.
+    let mut enum_origins: BTreeMap<QualifiedName, QualifiedName> = BTreeMap::new();
     for (name, e) in &to.enums {
         let Some(old) = &e.renamed_from else { continue };
         if s.enums.contains_key(name) || !s.enums.contains_key(old) {
             continue;
         }
         if let Some(mut def) = s.enums.remove(old) {
+            enum_origins.insert(name.clone(), old.clone());
             steps.push((format!("enum {name}"), rename_sql("TYPE", old, name)));
             def.name = name.clone();
             s.enums.insert(name.clone(), def);
@@ -35,6 +39,33 @@ pub(crate) fn apply_renames(from: &Schema, to: &Schema) -> (Schema, Vec<(String,
                 &PgType::Named(old.clone()),
                 &PgType::Named(name.clone()),
             );
+        }
+    }
+    // Enum labels, on enums present on both sides (after enum renames).
+    for (name, e) in &to.enums {
+        for (new, old) in &e.renamed_labels {
+            let Some(def) = s.enums.get_mut(name) else {
+                break;
+            };
+            if !def.labels.contains(old) || def.labels.contains(new) {
+                continue;
+            }
+            for label in &mut def.labels {
+                if label == old {
+                    label.clone_from(new);
+                }
+            }
+            steps.push((
+                format!("enum {name}"),
+                format!(
+                    "ALTER TYPE {name} RENAME VALUE {} TO {};",
+                    quote_literal(old),
+                    quote_literal(new)
+                ),
+            ));
+            let mut types = vec![name.clone()];
+            types.extend(enum_origins.get(name).cloned());
+            relabel(&mut s, &types, old, new);
         }
     }
     // Tables.
@@ -114,8 +145,283 @@ pub(crate) fn apply_renames(from: &Schema, to: &Schema) -> (Schema, Vec<(String,
                 table.indexes.sort_by(|a, b| a.name.cmp(&b.name));
             }
         }
+        // Constraints (a primary key or unique constraint takes its index's name along).
+        let Some(current) = s.tables.get(name) else {
+            continue;
+        };
+        let taken: Vec<Ident> = constraints(current).map(|c| c.name.clone()).collect();
+        let constraint_renames: Vec<(ConstraintKind, Ident, Ident)> = constraints(t)
+            .filter_map(|c| {
+                let old = c.renamed_from?;
+                let there = constraints(current).any(|x| x.kind == c.kind && x.name == old);
+                (there && !taken.contains(c.name)).then(|| (c.kind, old.clone(), c.name.clone()))
+            })
+            .collect();
+        for (kind, old, new) in constraint_renames {
+            steps.push((
+                format!("{} {new} on {name}", kind.word()),
+                format!("ALTER TABLE {name} RENAME CONSTRAINT {old} TO {new};"),
+            ));
+            if let Some(table) = s.tables.get_mut(name) {
+                rename_constraint(table, kind, &old, &new);
+            }
+        }
+    }
+    // Checks of domains present on both sides.
+    for (name, d) in &to.domains {
+        let Some(current) = s.domains.get_mut(name) else {
+            continue;
+        };
+        for c in &d.checks {
+            let Some(old) = &c.renamed_from else { continue };
+            let has = |n: &Ident| current.checks.iter().any(|x| x.name == *n);
+            if has(&c.name) || !has(old) {
+                continue;
+            }
+            steps.push((
+                format!("check {} on domain {name}", c.name),
+                format!("ALTER DOMAIN {name} RENAME CONSTRAINT {old} TO {};", c.name),
+            ));
+            for x in &mut current.checks {
+                if x.name == *old {
+                    x.name = c.name.clone();
+                }
+            }
+            current.checks.sort_by(|a, b| a.name.cmp(&b.name));
+        }
     }
     (s, steps)
+}
+
+/// The kinds of table constraints (a rename stays within its kind).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ConstraintKind {
+    PrimaryKey,
+    Unique,
+    ForeignKey,
+    Check,
+    Exclusion,
+}
+
+impl ConstraintKind {
+    /// The words the plan names such a constraint with.
+    fn word(self) -> &'static str {
+        match self {
+            ConstraintKind::PrimaryKey => "primary key",
+            ConstraintKind::Unique => "unique constraint",
+            ConstraintKind::ForeignKey => "foreign key",
+            ConstraintKind::Check => "check",
+            ConstraintKind::Exclusion => "exclusion constraint",
+        }
+    }
+}
+
+/// One constraint of a table, as renames see it.
+struct ConstraintRef<'a> {
+    kind: ConstraintKind,
+    name: &'a Ident,
+    renamed_from: Option<&'a Ident>,
+}
+
+/// Every constraint of `t`.
+fn constraints(t: &Table) -> impl Iterator<Item = ConstraintRef<'_>> {
+    fn c<'a>(
+        kind: ConstraintKind,
+        name: &'a Ident,
+        renamed_from: &'a Option<Ident>,
+    ) -> ConstraintRef<'a> {
+        ConstraintRef {
+            kind,
+            name,
+            renamed_from: renamed_from.as_ref(),
+        }
+    }
+    t.primary_key
+        .iter()
+        .map(|x| c(ConstraintKind::PrimaryKey, &x.name, &x.renamed_from))
+        .chain(
+            t.uniques
+                .iter()
+                .map(|x| c(ConstraintKind::Unique, &x.name, &x.renamed_from)),
+        )
+        .chain(
+            t.foreign_keys
+                .iter()
+                .map(|x| c(ConstraintKind::ForeignKey, &x.name, &x.renamed_from)),
+        )
+        .chain(
+            t.checks
+                .iter()
+                .map(|x| c(ConstraintKind::Check, &x.name, &x.renamed_from)),
+        )
+        .chain(
+            t.exclusions
+                .iter()
+                .map(|x| c(ConstraintKind::Exclusion, &x.name, &x.renamed_from)),
+        )
+}
+
+/// The `renamed_from` of the constraint of `kind` called `name`.
+fn constraint_renamed_from<'a>(
+    t: &'a mut Table,
+    kind: ConstraintKind,
+    name: &Ident,
+) -> Option<&'a mut Option<Ident>> {
+    match kind {
+        ConstraintKind::PrimaryKey => t
+            .primary_key
+            .as_mut()
+            .filter(|x| x.name == *name)
+            .map(|x| &mut x.renamed_from),
+        ConstraintKind::Unique => t
+            .uniques
+            .iter_mut()
+            .find(|x| x.name == *name)
+            .map(|x| &mut x.renamed_from),
+        ConstraintKind::ForeignKey => t
+            .foreign_keys
+            .iter_mut()
+            .find(|x| x.name == *name)
+            .map(|x| &mut x.renamed_from),
+        ConstraintKind::Check => t
+            .checks
+            .iter_mut()
+            .find(|x| x.name == *name)
+            .map(|x| &mut x.renamed_from),
+        ConstraintKind::Exclusion => t
+            .exclusions
+            .iter_mut()
+            .find(|x| x.name == *name)
+            .map(|x| &mut x.renamed_from),
+    }
+}
+
+/// Renames the constraint of `kind` called `old` in `t`, keeping the lists sorted.
+fn rename_constraint(t: &mut Table, kind: ConstraintKind, old: &Ident, new: &Ident) {
+    let swap = |n: &mut Ident| {
+        if n == old {
+            *n = new.clone();
+        }
+    };
+    match kind {
+        ConstraintKind::PrimaryKey => t.primary_key.iter_mut().for_each(|x| swap(&mut x.name)),
+        ConstraintKind::Unique => t.uniques.iter_mut().for_each(|x| swap(&mut x.name)),
+        ConstraintKind::ForeignKey => t.foreign_keys.iter_mut().for_each(|x| swap(&mut x.name)),
+        ConstraintKind::Check => t.checks.iter_mut().for_each(|x| swap(&mut x.name)),
+        ConstraintKind::Exclusion => t.exclusions.iter_mut().for_each(|x| swap(&mut x.name)),
+    }
+    t.sort_children();
+}
+
+/// Rewrites the enum constant `'old'::type` to `'new'::type` in the expressions of `s`, for each
+/// name in `types` the enum goes by: PostgreSQL keeps enum constants by OID, so after `RENAME
+/// VALUE` it prints them with the new label (function bodies are text and keep the old one).
+fn relabel(s: &mut Schema, types: &[QualifiedName], old: &str, new: &str) {
+    let literal = |l: &str| format!("'{}'", l.replace('\'', "''"));
+    let pairs: Vec<(String, String)> = types
+        .iter()
+        .map(|t| {
+            (
+                format!("{}::{t}", literal(old)),
+                format!("{}::{t}", literal(new)),
+            )
+        })
+        .collect();
+    let fix = |e: &mut SqlExpr| {
+        for (from, to) in &pairs {
+            e.0 = replace_constant(&e.0, from, to);
+        }
+    };
+    let fix_opt = |e: &mut Option<SqlExpr>| {
+        if let Some(e) = e {
+            fix(e);
+        }
+    };
+    let fix_index = |i: &mut crate::model::Index| {
+        fix_opt(&mut i.predicate);
+        for k in &mut i.keys {
+            if let crate::model::IndexKey::Expr(e) = &mut k.key {
+                fix(e);
+            }
+        }
+    };
+    let fix_policies = |ps: &mut Vec<crate::model::Policy>| {
+        for p in ps {
+            fix_opt(&mut p.using);
+            fix_opt(&mut p.with_check);
+        }
+    };
+    let fix_triggers = |ts: &mut Vec<crate::model::Trigger>| {
+        for t in ts {
+            fix_opt(&mut t.when);
+        }
+    };
+    for t in s.tables.values_mut() {
+        for c in &mut t.columns {
+            fix_opt(&mut c.default);
+            fix_opt(&mut c.generated);
+        }
+        for c in &mut t.checks {
+            fix(&mut c.expr);
+        }
+        for x in &mut t.exclusions {
+            fix(&mut x.definition);
+        }
+        for i in &mut t.indexes {
+            fix_index(i);
+        }
+        fix_triggers(&mut t.triggers);
+        fix_policies(&mut t.policies);
+        if let Some(p) = &mut t.partition_of {
+            fix(&mut p.bound);
+        }
+    }
+    for d in s.domains.values_mut() {
+        fix_opt(&mut d.default);
+        for c in &mut d.checks {
+            fix(&mut c.expr);
+        }
+    }
+    for v in s.views.values_mut() {
+        fix(&mut v.definition);
+        for i in &mut v.indexes {
+            fix_index(i);
+        }
+        fix_triggers(&mut v.triggers);
+    }
+    for a in s.attached.values_mut() {
+        fix_policies(&mut a.policies);
+        fix_triggers(&mut a.triggers);
+    }
+    for f in s.functions.values_mut() {
+        for a in &mut f.args {
+            fix_opt(&mut a.default);
+        }
+    }
+}
+
+/// `text` with every `from` (an enum constant `'label'::type`) replaced by `to`, where it stands
+/// on its own: not the tail of a longer literal (`'x''label'`) nor the head of a longer type name.
+pub(super) fn replace_constant(text: &str, from: &str, to: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(from) {
+        let (before, after) = (&rest[..at], &rest[at + from.len()..]);
+        let joined_before = before.ends_with('\'');
+        let joined_after = after
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '$');
+        out.push_str(before);
+        out.push_str(if joined_before || joined_after {
+            from
+        } else {
+            to
+        });
+        rest = after;
+    }
+    out.push_str(rest);
+    out
 }
 
 /// `from` annotated with the renames that undo `to`'s: for the down migration, where the
@@ -123,11 +429,37 @@ pub(crate) fn apply_renames(from: &Schema, to: &Schema) -> (Schema, Vec<(String,
 pub(crate) fn reverse_renames(from: &Schema, to: &Schema) -> Schema {
     let mut s = from.clone();
     for (name, e) in &to.enums {
-        if let Some(old) = &e.renamed_from
-            && !from.enums.contains_key(name)
-            && let Some(def) = s.enums.get_mut(old)
-        {
+        let old_name = match &e.renamed_from {
+            Some(old) if !from.enums.contains_key(name) && from.enums.contains_key(old) => old,
+            _ => name,
+        };
+        let Some(def) = s.enums.get_mut(old_name) else {
+            continue;
+        };
+        if old_name != name {
             def.renamed_from = Some(name.clone());
+        }
+        for (new, old) in &e.renamed_labels {
+            if def.labels.contains(old)
+                && !def.labels.contains(new)
+                && !def.renamed_labels.iter().any(|(n, _)| n == old)
+            {
+                def.renamed_labels.push((old.clone(), new.clone()));
+            }
+        }
+    }
+    for (name, d) in &to.domains {
+        let Some(def) = s.domains.get_mut(name) else {
+            continue;
+        };
+        for c in &d.checks {
+            if let Some(old) = &c.renamed_from
+                && !def.checks.iter().any(|x| x.name == c.name)
+                && !d.checks.iter().any(|x| x.name == *old)
+                && let Some(check) = def.checks.iter_mut().find(|x| x.name == *old)
+            {
+                check.renamed_from = Some(c.name.clone());
+            }
         }
     }
     for (name, t) in &to.tables {
@@ -158,6 +490,17 @@ pub(crate) fn reverse_renames(from: &Schema, to: &Schema) -> Schema {
                 && !t.indexes.iter().any(|x| x.name == *old)
             {
                 idx.renamed_from = Some(i.name.clone());
+            }
+        }
+        let taken: Vec<Ident> = constraints(def).map(|c| c.name.clone()).collect();
+        let in_to: Vec<Ident> = constraints(t).map(|c| c.name.clone()).collect();
+        for c in constraints(t) {
+            if let Some(old) = c.renamed_from
+                && !taken.contains(c.name)
+                && !in_to.contains(old)
+                && let Some(r) = constraint_renamed_from(def, c.kind, old)
+            {
+                *r = Some(c.name.clone());
             }
         }
     }
@@ -675,13 +1018,18 @@ pub(crate) fn diff_routines(b: &mut Builder<'_>, r: &Rebuilds) {
     let from = b.from.clone();
     let to = b.to.clone();
     // Creation order: routines whose SQL-standard bodies call others after those.
+    // Drops in the reverse order, so a routine goes before the routines its body calls.
     let order = crate::render::routine_order(&to.functions);
-    let rank = |id: &crate::model::FunctionId| order.iter().position(|o| o == id).unwrap_or(0);
+    let from_order = crate::render::routine_order(&from.functions);
+    let rank = |id: &crate::model::FunctionId, dropped: bool| match dropped {
+        true => from_order.len() - from_order.iter().position(|o| o == id).unwrap_or(0),
+        false => order.iter().position(|o| o == id).unwrap_or(0),
+    };
     let mut pairs = match_by(
         from.functions.iter().map(|(k, v)| (k.clone(), v)),
         to.functions.iter().map(|(k, v)| (k.clone(), v)),
     );
-    pairs.sort_by_key(|(id, _, _)| rank(id));
+    pairs.sort_by_key(|(id, _, t)| rank(id, t.is_none()));
     for (id, f, t) in pairs {
         let kind = |f: &Function| {
             if f.kind == FunctionKind::Procedure {
@@ -793,28 +1141,10 @@ pub(crate) fn diff_sequences(b: &mut Builder<'_>, r: &Rebuilds) {
                 if f.data_type != t.data_type {
                     parts.push(format!("AS {}", t.data_type));
                 }
-                if f.increment != t.increment {
-                    parts.push(format!("INCREMENT BY {}", t.increment));
-                }
-                if f.min_value != t.min_value {
-                    parts.push(format!("MINVALUE {}", t.min_value));
-                }
-                if f.max_value != t.max_value {
-                    parts.push(format!("MAXVALUE {}", t.max_value));
-                }
-                if f.start != t.start {
-                    parts.push(format!("START WITH {}", t.start));
-                }
-                if f.cache != t.cache {
-                    parts.push(format!("CACHE {}", t.cache));
-                }
-                if f.cycle != t.cycle {
-                    parts.push(if t.cycle {
-                        "CYCLE".to_owned()
-                    } else {
-                        "NO CYCLE".to_owned()
-                    });
-                }
+                parts.extend(super::sequence_changes(
+                    &super::SeqOptions::of_sequence(f),
+                    &super::SeqOptions::of_sequence(t),
+                ));
                 if !parts.is_empty() {
                     b.push(
                         Order::create(Phase::Sequences),
@@ -1059,29 +1389,10 @@ pub(crate) fn diff_buckets(b: &mut Builder<'_>) {
                 b.push(Order::create(Phase::Buckets), object, insert_bucket(t));
             }
             (Some(f), Some(t)) if f != t => {
-                let limit = t
-                    .file_size_limit
-                    .map_or_else(|| "NULL".to_owned(), |n| n.to_string());
-                let mimes = match &t.allowed_mime_types {
-                    None => "NULL".to_owned(),
-                    Some(types) => format!(
-                        "ARRAY[{}]::text[]",
-                        types
-                            .iter()
-                            .map(|x| quote_literal(x))
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ),
-                };
                 b.push(
                     Order::create(Phase::Buckets),
                     object,
-                    format!(
-                        "UPDATE storage.buckets\n    SET name = {}, public = {}, file_size_limit = {limit}, allowed_mime_types = {mimes}\n    WHERE id = {};",
-                        quote_literal(&t.name),
-                        t.public,
-                        quote_literal(&id)
-                    ),
+                    crate::render::update_bucket(t),
                 )
                 .authorization();
             }

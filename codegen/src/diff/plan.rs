@@ -127,7 +127,8 @@ impl HazardKind {
 /// One hazard of a step: the kind, why, and the safer form when there is one.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Hazard {
-    /// The kind.
+    /// The kind (in JSON: `"kind": "data_loss", "loss": "drop-column"`).
+    #[serde(flatten)]
     pub kind: HazardKind,
     /// Why it is a hazard, for this statement.
     pub why: String,

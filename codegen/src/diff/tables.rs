@@ -106,6 +106,32 @@ impl Rebuilds {
                 }
             }
         }
+        // Partitions and inheritance children of a recreated table are recreated with it
+        // (DROP TABLE takes partitions along).
+        loop {
+            let more: Vec<QualifiedName> = b
+                .from
+                .tables
+                .iter()
+                .filter(|(n, t)| {
+                    !r.recreated.contains(*n)
+                        && b.to.tables.contains_key(*n)
+                        && (t
+                            .partition_of
+                            .as_ref()
+                            .is_some_and(|p| r.recreated.contains(&p.parent))
+                            || t.inherits.iter().any(|p| r.recreated.contains(p)))
+                })
+                .map(|(n, _)| n.clone())
+                .collect();
+            if more.is_empty() {
+                break;
+            }
+            for n in more {
+                r.reshaped.insert(n.clone());
+                r.recreated.insert(n);
+            }
+        }
         for (name, from) in &b.from.tables {
             let to = b.to.tables.get(name);
             let reshaped = r.recreated.contains(name);
@@ -258,7 +284,7 @@ pub(crate) fn diff_tables(b: &mut Builder<'_>, r: &Rebuilds) {
         let Some(t) = from.tables.get(name) else {
             continue;
         };
-        let rebuilt = to.tables.get(name).is_some_and(|n| table_rebuilt(t, n));
+        let rebuilt = to.tables.contains_key(name) && r.recreated.contains(name);
         if to.tables.contains_key(name) && !rebuilt {
             continue;
         }
@@ -286,15 +312,34 @@ pub(crate) fn diff_tables(b: &mut Builder<'_>, r: &Rebuilds) {
         let Some(t) = to.tables.get(&name) else {
             continue;
         };
-        let rebuilt = from.tables.get(&name).is_some_and(|f| table_rebuilt(f, t));
+        let rebuilt = from.tables.contains_key(&name) && r.recreated.contains(&name);
         if from.tables.contains_key(&name) && !rebuilt {
             continue;
         }
-        b.push_statements(&format!("table {name}"), table_statements(t, &to));
+        // A foreign key to a key the plan builds concurrently waits for it (validate step).
+        let late: Vec<String> = t
+            .foreign_keys
+            .iter()
+            .filter(|fk| {
+                r.late_keys
+                    .contains(&key_of(&fk.references, &fk.referenced_columns))
+            })
+            .map(|fk| add_foreign_key(&name, fk))
+            .collect();
+        let mut statements = table_statements(t, &to);
+        statements.retain(|st| !late.contains(&st.sql));
+        b.push_statements(&format!("table {name}"), statements);
+        for sql in late {
+            b.push(
+                Order::create(Phase::ForeignKeys).in_segment(Segment::Validate),
+                format!("table {name}"),
+                sql,
+            );
+        }
     }
     for (name, t) in &to.tables {
         if let Some(f) = from.tables.get(name)
-            && !table_rebuilt(f, t)
+            && !r.recreated.contains(name)
         {
             diff_table(b, r, f, t);
         }
@@ -1238,28 +1283,14 @@ fn diff_columns(b: &mut Builder<'_>, r: &Rebuilds, from: &Table, to: &Table) {
                             if id.always { "ALWAYS" } else { "BY DEFAULT" }
                         ));
                     }
-                    if old.increment != id.increment {
-                        parts.push(format!("SET INCREMENT BY {}", id.increment));
-                    }
-                    if old.min_value != id.min_value {
-                        parts.push(format!("SET MINVALUE {}", id.min_value));
-                    }
-                    if old.max_value != id.max_value {
-                        parts.push(format!("SET MAXVALUE {}", id.max_value));
-                    }
-                    if old.start != id.start {
-                        parts.push(format!("SET START WITH {}", id.start));
-                    }
-                    if old.cache != id.cache {
-                        parts.push(format!("SET CACHE {}", id.cache));
-                    }
-                    if old.cycle != id.cycle {
-                        parts.push(if id.cycle {
-                            "SET CYCLE".to_owned()
-                        } else {
-                            "SET NO CYCLE".to_owned()
-                        });
-                    }
+                    parts.extend(
+                        super::sequence_changes(
+                            &super::SeqOptions::of_identity(old),
+                            &super::SeqOptions::of_identity(id),
+                        )
+                        .into_iter()
+                        .map(|p| format!("SET {p}")),
+                    );
                     b.push(
                         alter(5),
                         object.clone(),
@@ -1573,6 +1604,20 @@ fn diff_policies(
                     .authorization();
             }
             Some(f) if strip(f) != strip(t) => {
+                // ALTER POLICY can set a clause, not remove one: then the policy is recreated.
+                let removes = (f.using.is_some() && t.using.is_none())
+                    || (f.with_check.is_some() && t.with_check.is_none());
+                if removes {
+                    b.push(
+                        Order::drop(DropRank::Policies),
+                        object.clone(),
+                        format!("DROP POLICY {} ON {on};", t.name),
+                    )
+                    .authorization();
+                    b.push(Order::create(Phase::Policies), object, create_policy(on, t))
+                        .authorization();
+                    continue;
+                }
                 let mut sql = format!("ALTER POLICY {} ON {on}", t.name);
                 if f.roles != t.roles {
                     let roles: Vec<String> = if t.roles.is_empty() {
@@ -1582,38 +1627,15 @@ fn diff_policies(
                     };
                     sql.push_str(&format!(" TO {}", roles.join(", ")));
                 }
-                if f.using != t.using {
-                    match &t.using {
-                        Some(u) => sql.push_str(&format!("\n    USING ({u})")),
-                        None => {
-                            // ALTER POLICY cannot remove a clause: recreate.
-                            b.push(
-                                Order::drop(DropRank::Policies),
-                                object.clone(),
-                                format!("DROP POLICY {} ON {on};", t.name),
-                            )
-                            .authorization();
-                            b.push(Order::create(Phase::Policies), object, create_policy(on, t))
-                                .authorization();
-                            continue;
-                        }
-                    }
+                if let Some(u) = t.using.as_ref().filter(|_| f.using != t.using) {
+                    sql.push_str(&format!("\n    USING ({u})"));
                 }
-                if f.with_check != t.with_check {
-                    match &t.with_check {
-                        Some(c) => sql.push_str(&format!("\n    WITH CHECK ({c})")),
-                        None => {
-                            b.push(
-                                Order::drop(DropRank::Policies),
-                                object.clone(),
-                                format!("DROP POLICY {} ON {on};", t.name),
-                            )
-                            .authorization();
-                            b.push(Order::create(Phase::Policies), object, create_policy(on, t))
-                                .authorization();
-                            continue;
-                        }
-                    }
+                if let Some(c) = t
+                    .with_check
+                    .as_ref()
+                    .filter(|_| f.with_check != t.with_check)
+                {
+                    sql.push_str(&format!("\n    WITH CHECK ({c})"));
                 }
                 sql.push(';');
                 b.push(Order::create(Phase::Policies), object, sql)

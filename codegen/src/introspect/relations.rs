@@ -319,6 +319,7 @@ impl Builder<'_> {
                     no_inherit: false,
                     not_valid,
                     comment,
+                    renamed_from: None,
                 });
                 continue;
             }
@@ -348,6 +349,7 @@ impl Builder<'_> {
                             include,
                             deferrable,
                             comment,
+                            renamed_from: None,
                         });
                     } else {
                         table.uniques.push(UniqueConstraint {
@@ -357,6 +359,7 @@ impl Builder<'_> {
                             include,
                             deferrable,
                             comment,
+                            renamed_from: None,
                         });
                     }
                     if !r.options("index_options")?.is_empty() {
@@ -413,6 +416,7 @@ impl Builder<'_> {
                         deferrable: r.deferrable("deferrable", "deferred")?,
                         not_valid,
                         comment,
+                        renamed_from: None,
                     });
                 }
                 'c' => table.checks.push(CheckConstraint {
@@ -421,6 +425,7 @@ impl Builder<'_> {
                     no_inherit: r.get("no_inherit")?,
                     not_valid,
                     comment,
+                    renamed_from: None,
                 }),
                 'x' => {
                     self.constraint_indexes.insert(index);
@@ -429,6 +434,7 @@ impl Builder<'_> {
                         definition: SqlExpr(r.get("definition")?),
                         deferrable: r.deferrable("deferrable", "deferred")?,
                         comment,
+                        renamed_from: None,
                     });
                 }
                 other => return Err(r.error(format!("unexpected constraint kind `{other}`"))),

@@ -62,6 +62,7 @@ impl Builder<'_> {
                             labels,
                             comment,
                             renamed_from: None,
+                            renamed_labels: Vec::new(),
                             rust_name: None,
                         },
                     );

@@ -8,7 +8,6 @@
 use super::state::{self, StateError};
 use crate::diff::sources::{SourceLoadError, read_database};
 use crate::diff::{DiffOptions, Plan, diff};
-use crate::introspect::Filter;
 use crate::project::{Paths, ProjectError};
 use crate::source::SqlSource;
 use std::sync::Arc;
@@ -50,7 +49,10 @@ pub async fn database_drift(
         .map(|m| SqlSource::read(&m.up).map_err(StateError::from))
         .collect::<Result<_, _>>()?;
     let expected = state::state_of(server, &files).await?.schema;
-    let live = read_database(url, &Filter::default()).await?.schema;
+    // The same view of the database as `verify` (the audit trail's schema left out).
+    let live = read_database(url, &crate::verify::VerifyOptions::default().filter)
+        .await?
+        .schema;
     Ok(diff(&live, &expected, &DiffOptions::default()))
 }
 

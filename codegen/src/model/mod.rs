@@ -140,8 +140,8 @@ pub struct Attachments {
 }
 
 impl Schema {
-    /// The schema without what exists only in declarations (Rust hints, `renamed_from`): the
-    /// part that two descriptions of the same database must agree on.
+    /// The schema without what exists only in declarations (Rust hints, `renamed_from`,
+    /// `renamed_labels`): the part that two descriptions of the same database must agree on.
     pub fn database_view(&self) -> Schema {
         let mut s = self.clone();
         for table in s.tables.values_mut() {
@@ -154,9 +154,30 @@ impl Schema {
             for index in &mut table.indexes {
                 index.renamed_from = None;
             }
+            if let Some(pk) = &mut table.primary_key {
+                pk.renamed_from = None;
+            }
+            for u in &mut table.uniques {
+                u.renamed_from = None;
+            }
+            for fk in &mut table.foreign_keys {
+                fk.renamed_from = None;
+            }
+            for c in &mut table.checks {
+                c.renamed_from = None;
+            }
+            for x in &mut table.exclusions {
+                x.renamed_from = None;
+            }
+        }
+        for d in s.domains.values_mut() {
+            for c in &mut d.checks {
+                c.renamed_from = None;
+            }
         }
         for e in s.enums.values_mut() {
             e.renamed_from = None;
+            e.renamed_labels.clear();
             e.rust_name = None;
         }
         s

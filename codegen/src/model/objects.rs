@@ -58,6 +58,10 @@ pub struct EnumType {
     pub comment: Option<String>,
     /// The type's former name.
     pub renamed_from: Option<QualifiedName>,
+    /// Labels renamed in place (`ALTER TYPE … RENAME VALUE`), as `(new, old)` in declaration
+    /// order (not part of the database, like `renamed_from`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub renamed_labels: Vec<(String, String)>,
     /// Rust enum name, when not derived from the type name (not part of the database).
     pub rust_name: Option<String>,
 }

@@ -245,6 +245,8 @@ pub struct PrimaryKey {
     pub deferrable: Deferrable,
     /// `COMMENT ON CONSTRAINT`.
     pub comment: Option<String>,
+    /// The constraint's former name (not part of the database).
+    pub renamed_from: Option<Ident>,
 }
 
 /// `UNIQUE`.
@@ -262,6 +264,8 @@ pub struct UniqueConstraint {
     pub deferrable: Deferrable,
     /// `COMMENT ON CONSTRAINT`.
     pub comment: Option<String>,
+    /// The constraint's former name (not part of the database).
+    pub renamed_from: Option<Ident>,
 }
 
 /// A referential action.
@@ -329,6 +333,8 @@ pub struct ForeignKey {
     pub not_valid: bool,
     /// `COMMENT ON CONSTRAINT`.
     pub comment: Option<String>,
+    /// The constraint's former name (not part of the database).
+    pub renamed_from: Option<Ident>,
 }
 
 /// `CHECK (expr)`.
@@ -344,6 +350,8 @@ pub struct CheckConstraint {
     pub not_valid: bool,
     /// `COMMENT ON CONSTRAINT`.
     pub comment: Option<String>,
+    /// The constraint's former name (not part of the database).
+    pub renamed_from: Option<Ident>,
 }
 
 /// `EXCLUDE USING method (…)`.
@@ -358,6 +366,8 @@ pub struct ExclusionConstraint {
     pub deferrable: Deferrable,
     /// `COMMENT ON CONSTRAINT`.
     pub comment: Option<String>,
+    /// The constraint's former name (not part of the database).
+    pub renamed_from: Option<Ident>,
 }
 
 /// An index that does not back a constraint.

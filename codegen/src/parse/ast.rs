@@ -297,11 +297,13 @@ pub struct EnumDef {
     pub comment: Option<Sp<String>>,
     /// The enum's former name.
     pub renamed_from: Option<Sp<String>>,
+    /// Labels renamed in place: `{ new_label = "old_label" }`.
+    pub renamed_values: Option<Sp<Entries<Sp<String>>>>,
     /// Rust enum name, when not derived from the type name.
     pub rust_name: Option<Sp<String>>,
 }
 
-/// A named CHECK: `{ name, expr, no_inherit, not_valid, comment }`.
+/// A named CHECK: `{ name, expr, no_inherit, not_valid, comment, renamed_from }`.
 #[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CheckDef {
@@ -317,6 +319,8 @@ pub struct CheckDef {
     pub not_valid: bool,
     /// Comment.
     pub comment: Option<Sp<String>>,
+    /// The constraint's former name.
+    pub renamed_from: Option<Sp<String>>,
 }
 
 /// `[domain.<name>]`.
@@ -511,6 +515,8 @@ pub struct PrimaryKeyDef {
     pub initially_deferred: bool,
     /// Comment.
     pub comment: Option<Sp<String>>,
+    /// The constraint's former name.
+    pub renamed_from: Option<Sp<String>>,
 }
 
 /// `[[table.<t>.unique]]`.
@@ -535,6 +541,8 @@ pub struct UniqueDef {
     pub initially_deferred: bool,
     /// Comment.
     pub comment: Option<Sp<String>>,
+    /// The constraint's former name.
+    pub renamed_from: Option<Sp<String>>,
 }
 
 /// `[[table.<t>.foreign_key]]`.
@@ -567,6 +575,8 @@ pub struct ForeignKeyDef {
     pub not_valid: bool,
     /// Comment.
     pub comment: Option<Sp<String>>,
+    /// The constraint's former name.
+    pub renamed_from: Option<Sp<String>>,
 }
 
 /// `[[table.<t>.exclude]]`.
@@ -585,6 +595,8 @@ pub struct ExcludeDef {
     pub initially_deferred: bool,
     /// Comment.
     pub comment: Option<Sp<String>>,
+    /// The constraint's former name.
+    pub renamed_from: Option<Sp<String>>,
 }
 
 /// `[[table.<t>.index]]`.

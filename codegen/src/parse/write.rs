@@ -973,6 +973,7 @@ impl Writer<'_> {
                     && u.include.is_empty()
                     && u.deferrable == Deferrable::No
                     && u.comment.is_none()
+                    && u.renamed_from.is_none()
                     && self.names.is_derived(
                         schema,
                         &u.name,
@@ -998,6 +999,7 @@ impl Writer<'_> {
                     && k.deferrable == Deferrable::No
                     && !k.not_valid
                     && k.comment.is_none()
+                    && k.renamed_from.is_none()
                     && self.names.is_derived(
                         schema,
                         &k.name,
@@ -1069,6 +1071,7 @@ impl Writer<'_> {
             && pk.include.is_empty()
             && pk.deferrable == Deferrable::No
             && pk.comment.is_none()
+            && pk.renamed_from.is_none()
         {
             return str_array(&idents(&pk.columns));
         }
@@ -1080,6 +1083,7 @@ impl Writer<'_> {
         f.opt_strs("include", &idents(&pk.include));
         deferrable(&mut f, pk.deferrable);
         f.comment(&pk.comment);
+        renamed_from(&mut f, &pk.renamed_from);
         f.into_val()
     }
 
@@ -1096,6 +1100,7 @@ impl Writer<'_> {
         f.opt_strs("include", &idents(&u.include));
         deferrable(&mut f, u.deferrable);
         f.comment(&u.comment);
+        renamed_from(&mut f, &u.renamed_from);
         f
     }
 
@@ -1120,6 +1125,7 @@ impl Writer<'_> {
         deferrable(&mut f, k.deferrable);
         f.flag("not_valid", k.not_valid);
         f.comment(&k.comment);
+        renamed_from(&mut f, &k.renamed_from);
         f
     }
 
@@ -1306,6 +1312,13 @@ fn enum_type(out: &mut Out, e: &EnumType) {
     if let Some(r) = &e.renamed_from {
         f.str("renamed_from", qname(r));
     }
+    if !e.renamed_labels.is_empty() {
+        let mut rf = Fields::default();
+        for (new, old) in &e.renamed_labels {
+            rf.str(new, old.as_str());
+        }
+        f.push("renamed_values", rf.into_val());
+    }
     f.opt_str("rust_name", e.rust_name.as_deref());
     out.section(&["enum", &qname(&e.name)], &f);
 }
@@ -1359,7 +1372,7 @@ fn sequence(out: &mut Out, q: &Sequence) {
 
 /// A check without options or comment: one that a short form can carry.
 fn plain_check(c: &CheckConstraint) -> bool {
-    !c.no_inherit && !c.not_valid && c.comment.is_none()
+    !c.no_inherit && !c.not_valid && c.comment.is_none() && c.renamed_from.is_none()
 }
 
 /// The fields of a check after its name.
@@ -1368,6 +1381,12 @@ fn check_fields(f: &mut Fields, c: &CheckConstraint) {
     f.flag("no_inherit", c.no_inherit);
     f.flag("not_valid", c.not_valid);
     f.comment(&c.comment);
+    renamed_from(f, &c.renamed_from);
+}
+
+/// `renamed_from = "old"` of a constraint, when it has one.
+fn renamed_from(f: &mut Fields, old: &Option<Ident>) {
+    f.opt_str("renamed_from", old.as_ref().map(Ident::as_str));
 }
 
 /// A column: its type alone when nothing else is said, else an inline table. `unique`, `check`
@@ -1472,6 +1491,7 @@ fn exclusion(x: &ExclusionConstraint) -> Fields {
     f.str("definition", x.definition.as_str());
     deferrable(&mut f, x.deferrable);
     f.comment(&x.comment);
+    renamed_from(&mut f, &x.renamed_from);
     f
 }
 
@@ -2035,6 +2055,109 @@ body = "SELECT 1"
         }
         let text = single_file(&loaded);
         insta::assert_snapshot!(text);
+    }
+
+    /// What a schema declares about renames, in a comparable form.
+    fn renames(schema: &Schema) -> Vec<String> {
+        let mut out = Vec::new();
+        for e in schema.enums.values() {
+            out.push(format!("enum {} {:?}", e.name, e.renamed_labels));
+        }
+        for d in schema.domains.values() {
+            for c in &d.checks {
+                out.push(format!(
+                    "domain {} check {} {:?}",
+                    d.name, c.name, c.renamed_from
+                ));
+            }
+        }
+        for t in schema.tables.values() {
+            let n = &t.name;
+            if let Some(pk) = &t.primary_key {
+                out.push(format!("{n} pk {} {:?}", pk.name, pk.renamed_from));
+            }
+            for u in &t.uniques {
+                out.push(format!("{n} unique {} {:?}", u.name, u.renamed_from));
+            }
+            for k in &t.foreign_keys {
+                out.push(format!("{n} fk {} {:?}", k.name, k.renamed_from));
+            }
+            for c in &t.checks {
+                out.push(format!("{n} check {} {:?}", c.name, c.renamed_from));
+            }
+            for x in &t.exclusions {
+                out.push(format!("{n} exclusion {} {:?}", x.name, x.renamed_from));
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn renamed_labels_and_constraints_are_written_back() {
+        const RENAMES: &str = r#"
+[enum.status]
+values = ["draft", "in review", "it's done"]
+renamed_values = { "in review" = "reviewing", "it's done" = "done" }
+
+[domain.positive]
+type = "integer"
+checks = [{ name = "positive_above_zero", expr = "VALUE > 0", renamed_from = "positive_check" }]
+
+[table.a.columns]
+id = "integer"
+code = "text"
+qty = { type = "integer", check = "qty > 0" }
+
+[table.a.primary_key]
+columns = ["id"]
+renamed_from = "a_pk"
+
+[[table.a.unique]]
+columns = ["code"]
+renamed_from = "a_code_uq"
+
+[[table.a.check]]
+expr = "qty > 0"
+renamed_from = "a_qty_positive"
+
+[[table.b.foreign_key]]
+columns = ["a_id"]
+references = "a"
+renamed_from = "b_a_fkey"
+
+[[table.b.exclude]]
+name = "b_no_overlap"
+definition = "EXCLUDE USING gist (during WITH &&)"
+renamed_from = "b_excl"
+
+[table.b.columns]
+a_id = "integer"
+during = "tstzrange"
+"#;
+        let loaded = match crate::parse::load_str("renames.toml", RENAMES) {
+            Ok(l) => l.schema,
+            Err(d) => panic!("{d:?}"),
+        };
+        let declared = renames(&loaded);
+        assert!(
+            declared.iter().filter(|r| r.contains("Some(")).count() == 6,
+            "{declared:#?}"
+        );
+        assert!(
+            declared
+                .iter()
+                .any(|r| r.contains("(\"it's done\", \"done\")"))
+        );
+        for split in [false, true] {
+            let files = write_schema(&loaded, &WriteOptions { split });
+            let text: String = files.iter().map(|(_, t)| t.as_str()).collect();
+            let back = match crate::parse::load_files(files) {
+                Ok(l) => l.schema,
+                Err(d) => panic!("{d:?}\n{text}"),
+            };
+            assert_eq!(renames(&back), declared, "{text}");
+            assert!(round_trip(&loaded, &WriteOptions { split }).is_empty());
+        }
     }
 
     #[test]

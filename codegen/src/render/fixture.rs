@@ -64,6 +64,7 @@ fn check(name: &str, e: &str) -> CheckConstraint {
         no_inherit: false,
         not_valid: false,
         comment: None,
+        renamed_from: None,
     }
 }
 
@@ -128,6 +129,7 @@ fn pk(name: &str, columns: &[&str]) -> PrimaryKey {
         include: Vec::new(),
         deferrable: Deferrable::No,
         comment: None,
+        renamed_from: None,
     }
 }
 
@@ -143,6 +145,7 @@ fn fk(name: &str, columns: &[&str], references: &str, referenced: &[&str]) -> Fo
         deferrable: Deferrable::No,
         not_valid: false,
         comment: None,
+        renamed_from: None,
     }
 }
 
@@ -296,6 +299,7 @@ fn types(s: &mut Schema) {
             comment: Some("Where an application stands".to_owned()),
             renamed_from: Some(qn("app_status")),
             rust_name: Some("ApplicationStatus".to_owned()),
+            renamed_labels: Vec::new(),
         },
     );
     let mut not_valid = check("email_length", "(length((VALUE)::text) < 300)");
@@ -424,6 +428,7 @@ fn users(s: &mut Schema) {
         include: ids(&["name"]),
         deferrable: Deferrable::No,
         comment: Some("One account per address".to_owned()),
+        renamed_from: None,
     }];
     let mut name_check = check("users_name_check", "(char_length((name)::text) > 0)");
     name_check.comment = Some("No empty names".to_owned());
@@ -589,6 +594,7 @@ fn invoices(s: &mut Schema) {
         include: Vec::new(),
         deferrable: Deferrable::InitiallyDeferred,
         comment: None,
+        renamed_from: None,
     }];
     let mut owner = fk("invoices_user_id_fkey", &["user_id"], "users", &["id"]);
     owner.on_delete = FkAction::Cascade;
@@ -618,6 +624,7 @@ fn invoices(s: &mut Schema) {
         ),
         deferrable: Deferrable::InitiallyDeferred,
         comment: Some("One invoice per number and period".to_owned()),
+        renamed_from: None,
     }];
     s.tables.insert(t.name.clone(), t);
 }

@@ -25,7 +25,7 @@ pub use sql::{
     dollar_quote, dollar_tag, exclusion_clause, foreign_key_clause, function_arg,
     function_set_clause, grant_statements, ident_list, identity_clause, index_key, insert_bucket,
     partition_column_options, primary_key_clause, public_execute, quote_literal, reloption,
-    revoke_statements, role_name, unique_clause,
+    revoke_statements, role_name, unique_clause, update_bucket,
 };
 
 use crate::model::{

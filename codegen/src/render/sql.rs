@@ -1147,9 +1147,8 @@ pub fn comment_on(target: CommentTarget<'_>, comment: Option<&str>) -> String {
 // ------------------------------------------------------------------------------------------------
 // Storage buckets
 
-/// `INSERT INTO storage.buckets (id, name, public, file_size_limit, allowed_mime_types)
-/// VALUES (…);`
-pub fn insert_bucket(b: &Bucket) -> String {
+/// The `file_size_limit` and `allowed_mime_types` values of a bucket row, as SQL.
+fn bucket_limits(b: &Bucket) -> (String, String) {
     let limit = b
         .file_size_limit
         .map_or_else(|| "NULL".to_owned(), |n| n.to_string());
@@ -1160,6 +1159,13 @@ pub fn insert_bucket(b: &Bucket) -> String {
             join(types.iter().map(|t| quote_literal(t)), ", ")
         ),
     };
+    (limit, mimes)
+}
+
+/// `INSERT INTO storage.buckets (id, name, public, file_size_limit, allowed_mime_types)
+/// VALUES (…);`
+pub fn insert_bucket(b: &Bucket) -> String {
+    let (limit, mimes) = bucket_limits(b);
     // language=PostgreSQL
     format!(
         "INSERT INTO storage.buckets (id, name, public, file_size_limit, allowed_mime_types)\n\
@@ -1167,6 +1173,21 @@ pub fn insert_bucket(b: &Bucket) -> String {
         quote_literal(&b.id),
         quote_literal(&b.name),
         b.public
+    )
+}
+
+/// `UPDATE storage.buckets SET name = …, public = …, file_size_limit = …,
+/// allowed_mime_types = … WHERE id = …;`
+pub fn update_bucket(b: &Bucket) -> String {
+    let (limit, mimes) = bucket_limits(b);
+    // language=PostgreSQL
+    format!(
+        "UPDATE storage.buckets\n\
+         {INDENT}SET name = {}, public = {}, file_size_limit = {limit}, allowed_mime_types = {mimes}\n\
+         {INDENT}WHERE id = {};",
+        quote_literal(&b.name),
+        b.public,
+        quote_literal(&b.id)
     )
 }
 

@@ -237,6 +237,7 @@ mod tests {
             include: vec!["emial".into()],
             deferrable: Default::default(),
             comment: None,
+            renamed_from: None,
         });
         t.indexes.push(Index {
             name: "users_idx".into(),

@@ -443,6 +443,7 @@ mod tests {
             include: vec![],
             deferrable: Default::default(),
             comment: None,
+            renamed_from: None,
         });
         users.primary_key = Some(PrimaryKey {
             name: "users_email_key".into(),
@@ -450,6 +451,7 @@ mod tests {
             include: vec![],
             deferrable: Default::default(),
             comment: None,
+            renamed_from: None,
         });
         let mut orgs = Fx::table("orgs", &[("email", "text")]);
         orgs.indexes.push(Index {

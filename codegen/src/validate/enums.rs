@@ -5,7 +5,9 @@
 //!   unique");
 //! - `schema::unknown_enum_label`: a column or domain default such as `'draft'` or
 //!   `'draft'::status` whose label is not one of the enum's (PostgreSQL: "invalid input value for
-//!   enum"). Defaults that are not a plain literal (function calls, `NULL`) are not judged.
+//!   enum"). Defaults that are not a plain literal (function calls, `NULL`) are not judged;
+//! - `schema::unknown_renamed_label`: a `renamed_values` entry whose new label is not among the
+//!   enum's `values` (the rename would produce a label the enum does not declare).
 
 use super::{Cx, DiagnosticExt, table_key};
 use crate::diagnostics::Diagnostic;
@@ -45,6 +47,22 @@ pub(super) fn check(cx: &mut Cx) {
                 .at_opt(here.as_ref(), "listed again here")
                 .also_opt(there.as_ref(), "first listed here")
                 .help("remove one of them"),
+            );
+        }
+        for (new, old) in &e.renamed_labels {
+            if e.labels.contains(new) {
+                continue;
+            }
+            let origin = cx.origin(&format!("{key} renamed value {new}"), &key);
+            cx.push(
+                Diagnostic::error(
+                    "schema::unknown_renamed_label",
+                    format!(
+                        "enum `{name}` renames `{old}` to `{new}`, which is not one of its labels"
+                    ),
+                )
+                .at_opt(origin.as_ref(), "not in `values`")
+                .help(rename_help(e, new, old)),
             );
         }
     }
@@ -112,6 +130,14 @@ fn help(e: &EnumType, label: &str) -> String {
     }
 }
 
+fn rename_help(e: &EnumType, new: &str, old: &str) -> String {
+    let form = "each entry is `new_label = \"old_label\"`";
+    match super::suggest(new, e.labels.iter().map(String::as_str)) {
+        Some(s) => format!("did you mean `{s}`? ({form}, and `values` lists the new label)"),
+        None => format!("list `{new}` in `values` where `{old}` was ({form})"),
+    }
+}
+
 /// The string of a default written as a plain literal, optionally cast: `'draft'`,
 /// `'draft'::status`, `('draft'::public.status)`. `None` for anything else.
 fn literal(text: &str) -> Option<String> {
@@ -174,6 +200,7 @@ mod tests {
                     labels: labels.into_iter().map(String::from).collect(),
                     comment: None,
                     renamed_from: None,
+                    renamed_labels: Vec::new(),
                     rust_name: None,
                 },
             );

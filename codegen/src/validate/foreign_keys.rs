@@ -347,6 +347,7 @@ mod tests {
             deferrable: Default::default(),
             not_valid: false,
             comment: None,
+            renamed_from: None,
         }
     }
 
@@ -361,6 +362,7 @@ mod tests {
             include: vec![],
             deferrable: Default::default(),
             comment: None,
+            renamed_from: None,
         });
         users
     }

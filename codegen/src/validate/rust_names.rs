@@ -248,6 +248,7 @@ mod tests {
                 comment: None,
                 renamed_from: None,
                 rust_name: None,
+                renamed_labels: Vec::new(),
             },
         );
         fx.key("table public.job_posting", "job_posting")

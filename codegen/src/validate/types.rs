@@ -242,6 +242,7 @@ mod tests {
                 comment: None,
                 renamed_from: None,
                 rust_name: None,
+                renamed_labels: Vec::new(),
             },
         );
         fx

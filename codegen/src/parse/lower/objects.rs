@@ -98,11 +98,22 @@ impl Lowerer<'_> {
             Some(r) => self.qname(r, "enum"),
             None => None,
         };
+        let mut renamed_labels = Vec::new();
+        if let Some(r) = &e.def.renamed_values {
+            for (new, old) in &r.value.0 {
+                self.origins.insert_soft(
+                    format!("{key} renamed value {}", new.value),
+                    self.origin(&new.span),
+                );
+                renamed_labels.push((new.value.clone(), old.value.clone()));
+            }
+        }
         self.schema.enums.entry(name.clone()).or_insert(EnumType {
             name,
             labels,
             comment: e.def.comment.as_ref().map(|c| c.value.clone()),
             renamed_from,
+            renamed_labels,
             rust_name: e.def.rust_name.as_ref().map(|r| r.value.clone()),
         });
     }
@@ -140,6 +151,7 @@ impl Lowerer<'_> {
                 no_inherit: false,
                 not_valid: false,
                 comment: None,
+                renamed_from: None,
             });
         }
         for c in &def.checks {
@@ -163,6 +175,7 @@ impl Lowerer<'_> {
                 no_inherit: c.value.no_inherit,
                 not_valid: c.value.not_valid,
                 comment: c.value.comment.as_ref().map(|c| c.value.clone()),
+                renamed_from: c.value.renamed_from.as_ref().map(|r| self.ident(r)),
             });
         }
         checks.sort_by(|a, b| a.name.cmp(&b.name));

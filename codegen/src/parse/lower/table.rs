@@ -161,6 +161,7 @@ impl Lowerer<'_> {
                 include,
                 deferrable: deferrable(u.value.deferrable, u.value.initially_deferred),
                 comment: u.value.comment.as_ref().map(|c| c.value.clone()),
+                renamed_from: u.value.renamed_from.as_ref().map(|r| self.ident(r)),
             });
         }
         for c in &def.check {
@@ -181,6 +182,7 @@ impl Lowerer<'_> {
                 no_inherit: c.value.no_inherit,
                 not_valid: c.value.not_valid,
                 comment: c.value.comment.as_ref().map(|c| c.value.clone()),
+                renamed_from: c.value.renamed_from.as_ref().map(|r| self.ident(r)),
             });
         }
         for fk in &def.foreign_key {
@@ -233,6 +235,7 @@ impl Lowerer<'_> {
                 deferrable: deferrable(d.deferrable, d.initially_deferred),
                 not_valid: d.not_valid,
                 comment: d.comment.as_ref().map(|c| c.value.clone()),
+                renamed_from: d.renamed_from.as_ref().map(|r| self.ident(r)),
             });
         }
         for x in &def.exclude {
@@ -245,6 +248,7 @@ impl Lowerer<'_> {
                 definition: self.sql(&d.definition.value, &d.definition.span, SqlKind::Unchecked),
                 deferrable: deferrable(d.deferrable, d.initially_deferred),
                 comment: d.comment.as_ref().map(|c| c.value.clone()),
+                renamed_from: d.renamed_from.as_ref().map(|r| self.ident(r)),
             });
         }
         for i in &def.index {
@@ -444,6 +448,7 @@ impl Lowerer<'_> {
                     include: Vec::new(),
                     deferrable: Deferrable::No,
                     comment: None,
+                    renamed_from: None,
                 });
                 self.origins.insert(format!("{tkey} primary key"), at);
             }
@@ -465,6 +470,7 @@ impl Lowerer<'_> {
                 include: Vec::new(),
                 deferrable: Deferrable::No,
                 comment: None,
+                renamed_from: None,
             });
         }
         // The column must be known before its CHECK is named (the name depends on the columns
@@ -481,6 +487,7 @@ impl Lowerer<'_> {
                 no_inherit: false,
                 not_valid: false,
                 comment: None,
+                renamed_from: None,
             });
         }
         if let Some(r) = &d.references {
@@ -542,6 +549,7 @@ impl Lowerer<'_> {
             deferrable: Deferrable::No,
             not_valid: false,
             comment: None,
+            renamed_from: None,
         });
     }
 
@@ -598,14 +606,15 @@ impl Lowerer<'_> {
             );
             return;
         }
-        let (columns, name, include, def, comment) = match &pk.value {
-            Either::Short(cols) => (cols.clone(), None, Vec::new(), Deferrable::No, None),
+        let (columns, name, include, def, comment, renamed_from) = match &pk.value {
+            Either::Short(cols) => (cols.clone(), None, Vec::new(), Deferrable::No, None, None),
             Either::Long(d) => (
                 d.columns.clone(),
                 d.name.clone(),
                 d.include.clone(),
                 deferrable(d.deferrable, d.initially_deferred),
                 d.comment.as_ref().map(|c| c.value.clone()),
+                d.renamed_from.clone(),
             ),
         };
         let columns: Vec<Ident> = columns.iter().map(|c| self.ident(c)).collect();
@@ -625,6 +634,7 @@ impl Lowerer<'_> {
             include: include.iter().map(|c| self.ident(c)).collect(),
             deferrable: def,
             comment,
+            renamed_from: renamed_from.as_ref().map(|r| self.ident(r)),
         });
     }
 

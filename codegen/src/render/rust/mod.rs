@@ -369,6 +369,7 @@ mod tests {
             include: Vec::new(),
             deferrable: Default::default(),
             comment: None,
+            renamed_from: None,
         });
         t
     }
@@ -516,6 +517,7 @@ mod tests {
                 comment: None,
                 renamed_from: None,
                 rust_name: None,
+                renamed_labels: Vec::new(),
             },
         );
         let err = render_crate(&schema, &RustOptions::default()).unwrap_err();

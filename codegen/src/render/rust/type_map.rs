@@ -571,6 +571,7 @@ mod tests {
                 comment: None,
                 renamed_from: None,
                 rust_name: None,
+                renamed_labels: Vec::new(),
             },
         );
         let hinted = QualifiedName::new("app", "kind");
@@ -582,6 +583,7 @@ mod tests {
                 comment: None,
                 renamed_from: None,
                 rust_name: Some("Kind2".into()),
+                renamed_labels: Vec::new(),
             },
         );
         for (name, base) in [
@@ -749,6 +751,7 @@ mod tests {
             include: Vec::new(),
             deferrable: Default::default(),
             comment: None,
+            renamed_from: None,
         });
         let mut jobs = Table::new(QualifiedName::public("jobs"));
         let mut user_id = Column::new("user_id", PgType::Uuid);
@@ -776,6 +779,7 @@ mod tests {
                 deferrable: Default::default(),
                 not_valid: false,
                 comment: None,
+                renamed_from: None,
             });
         }
         let mut s = schema();

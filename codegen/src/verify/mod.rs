@@ -1,0 +1,480 @@
+//! `codegen verify`: the live database against the declared schema and the migration history.
+//!
+//! The declared side is `schema/` in canonical form (the canonical-forms lock applied, no
+//! database needed); the live side is one introspection snapshot of the target, read on a
+//! connection that is read-only for the whole session (`default_transaction_read_only`), so
+//! verify writes nothing. Both are reduced to their `database_view()`, objects of the ignore list
+//! (`schema/verify.ignore`, see [`ignore`]) are taken out of both, and the grants Supabase's own
+//! default privileges make are taken out of the live side. Then [`compare`] walks every object
+//! kind and attribute of the IR, and the result is a [`Report`]: the differences grouped by
+//! object, the objects the model cannot represent, the migration history, and on request the
+//! SQL that puts the database back (through the one differ, [`crate::diff::diff`]).
+//!
+//! Expressions are compared in PostgreSQL's own rendering on both sides (the lock holds it for
+//! the declared side), so `'draft'` and `'draft'::public.status` are the same default.
+//!
+//! When the database has the DDL audit trail ([`audit`], `codegen audit install`), each
+//! difference carries the latest recorded statements on its object. Outputs are in [`render`].
+
+pub mod audit;
+mod compare;
+pub mod ignore;
+mod normalize;
+pub mod render;
+
+pub use compare::{NONE, compare};
+pub use ignore::{IGNORE_FILE, IgnoreList};
+
+use crate::diff::{DiffOptions, Plan, diff};
+use crate::introspect::{Filter, Introspection, introspect};
+use crate::migrate::{State, Status};
+use crate::model::Unsupported;
+use crate::parse::Loaded;
+use crate::project::{self, Paths, ProjectError};
+use serde::Serialize;
+use std::fmt;
+use std::path::Path;
+use std::time::Duration;
+
+/// How long connecting to the target may take, by default.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// An object of a report: its kind and qualified name (`column public.users.avatar_url`).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct ObjectRef {
+    /// `table`, `column`, `index`, `policy`, `function`, `bucket`…
+    pub kind: &'static str,
+    /// Qualified name; children of a table are `schema.table.child`.
+    pub name: String,
+}
+
+impl ObjectRef {
+    /// `kind name`.
+    pub fn key(&self) -> String {
+        format!("{} {}", self.kind, self.name)
+    }
+}
+
+impl fmt::Display for ObjectRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.kind, self.name)
+    }
+}
+
+/// What differs about an object.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "change", rename_all = "snake_case")]
+pub enum Change {
+    /// Declared, not in the database.
+    Missing,
+    /// In the database, not declared.
+    Unexpected,
+    /// In both, with a different value of one attribute (values as text; an absent value is
+    /// [`NONE`]).
+    Changed {
+        /// The attribute (`type`, `nullable`, `default`, `grants to anon`…).
+        attribute: String,
+        /// The declared value.
+        expected: String,
+        /// The database's value.
+        actual: String,
+    },
+}
+
+/// Where a declared object is written.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Location {
+    /// The schema file, relative to the project root (`schema/10_users.toml`).
+    pub file: String,
+    /// 1-based line.
+    pub line: usize,
+}
+
+/// One difference between the declared schema and the database.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Difference {
+    /// The object.
+    pub object: ObjectRef,
+    /// What differs.
+    pub change: Change,
+    /// For a missing or unexpected object, a one-line description of it.
+    pub detail: Option<String>,
+    /// Keys of [`crate::parse::Origins`] to find the declaration by, most precise first.
+    pub origins: Vec<String>,
+    /// Where it is declared (or the object it belongs to), when found.
+    pub location: Option<Location>,
+    /// The audit trail's latest statements on the object, oldest first (empty without
+    /// `codegen audit install`).
+    pub audit: Vec<audit::AuditEntry>,
+}
+
+/// The migration history part of a report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct History {
+    /// Every migration and history row.
+    pub status: Status,
+    /// Whether the database records any migration at all. A database the migrations never
+    /// touched (no `_sqlx_migrations` rows) has everything pending; that is a note, not drift
+    /// (`codegen migrate stamp` starts the history).
+    pub tracked: bool,
+}
+
+impl History {
+    /// Pending migrations, counted as drift once the history is tracked.
+    pub fn pending(&self) -> usize {
+        self.status.count(State::Pending)
+    }
+
+    /// Whether the history fails the check: a problem state, or pending migrations on a tracked
+    /// database.
+    pub fn fails(&self) -> bool {
+        self.status.has_problems() || (self.tracked && self.pending() > 0)
+    }
+}
+
+/// What `codegen verify` found.
+#[derive(Debug, Clone)]
+pub struct Report {
+    /// The database, password hidden.
+    pub database: String,
+    /// The differences, grouped by object (consecutive), in a stable order.
+    pub differences: Vec<Difference>,
+    /// Objects of the database the model cannot represent (not ignored).
+    pub unsupported: Vec<Unsupported>,
+    /// Objects left out by the ignore list (`kind name`), from either side.
+    pub ignored: Vec<String>,
+    /// Grants made by Supabase's default privileges, left out.
+    pub platform_grants: usize,
+    /// Whether the database has the audit trail (`codegen audit install`).
+    pub audited: bool,
+    /// The migration history; `None` when the project has no `migrations/` directory.
+    pub history: Option<History>,
+    /// With `--fix`: the plan that puts the database back to the declared schema.
+    pub fix: Option<Plan>,
+}
+
+/// Exit code: nothing differs.
+pub const EXIT_CLEAN: u8 = 0;
+/// Exit code: drift, or problems in the migration history.
+pub const EXIT_DRIFT: u8 = 1;
+/// Exit code: the check could not be made (or not completely).
+pub const EXIT_ERROR: u8 = 2;
+
+impl Report {
+    /// The objects with differences, with their differences, in order.
+    pub fn by_object(&self) -> Vec<(&ObjectRef, Vec<&Difference>)> {
+        let mut groups: Vec<(&ObjectRef, Vec<&Difference>)> = Vec::new();
+        for d in &self.differences {
+            match groups.last_mut() {
+                Some((o, list)) if *o == &d.object => list.push(d),
+                _ => groups.push((&d.object, vec![d])),
+            }
+        }
+        groups
+    }
+
+    /// 0 clean, 1 drift or history problems, 2 when something could not be checked (objects
+    /// the model cannot represent).
+    pub fn exit_code(&self) -> u8 {
+        if !self.unsupported.is_empty() {
+            EXIT_ERROR
+        } else if !self.differences.is_empty() || self.history.as_ref().is_some_and(History::fails)
+        {
+            EXIT_DRIFT
+        } else {
+            EXIT_CLEAN
+        }
+    }
+
+    /// The last line: `3 differences in 2 objects; migrations: 1 pending`.
+    pub fn summary(&self) -> String {
+        let n = self.differences.len();
+        let objects = self.by_object().len();
+        let mut s = if n == 0 {
+            "no differences".to_owned()
+        } else {
+            format!(
+                "{n} difference{} in {objects} object{}",
+                plural(n),
+                plural(objects)
+            )
+        };
+        if !self.unsupported.is_empty() {
+            let u = self.unsupported.len();
+            s.push_str(&format!("; {u} object{} cannot be represented", plural(u)));
+        }
+        match &self.history {
+            None => s.push_str("; migrations: no migrations/ directory"),
+            Some(h) if !h.tracked => {
+                s.push_str("; migrations: no history in the database");
+            }
+            Some(h) => {
+                let mut parts = Vec::new();
+                let pending = h.pending();
+                if pending > 0 {
+                    parts.push(format!("{pending} pending"));
+                }
+                for (state, word) in [
+                    (State::Unknown, "unknown"),
+                    (State::ChecksumMismatch, "checksum mismatch"),
+                    (State::Failed, "failed"),
+                ] {
+                    let c = h.status.count(state);
+                    if c > 0 {
+                        parts.push(format!("{c} {word}"));
+                    }
+                }
+                if parts.is_empty() {
+                    parts.push(format!(
+                        "up to date ({} applied)",
+                        h.status.count(State::Applied)
+                    ));
+                }
+                s.push_str(&format!("; migrations: {}", parts.join(", ")));
+            }
+        }
+        if !self.ignored.is_empty() {
+            s.push_str(&format!("; {} ignored", self.ignored.len()));
+        }
+        s
+    }
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+/// How to verify.
+#[derive(Debug, Clone)]
+pub struct VerifyOptions {
+    /// How long connecting may take.
+    pub connect_timeout: Duration,
+    /// Plan the SQL that puts the database back (`--fix`).
+    pub fix: bool,
+    /// Which schemas are governed (default: a Supabase project).
+    pub filter: Filter,
+}
+
+impl Default for VerifyOptions {
+    /// A Supabase project, without the audit trail's own schema.
+    fn default() -> Self {
+        VerifyOptions {
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            fix: false,
+            filter: Filter {
+                exclude_schemas: vec![audit::AUDIT_SCHEMA.to_owned()],
+                ..Filter::default()
+            },
+        }
+    }
+}
+
+/// Why verify could not check (exit 2).
+#[derive(Debug, thiserror::Error)]
+pub enum VerifyError {
+    /// The declared schema does not load, or its lock is missing or stale.
+    #[error(transparent)]
+    Project(#[from] ProjectError),
+    /// The ignore file.
+    #[error("ignore list: {0}")]
+    Ignore(#[from] ignore::IgnoreError),
+    /// The database could not be reached or read (the message hides the password).
+    #[error("{0}")]
+    Database(String),
+    /// The migration history could not be read.
+    #[error("migration history: {0}")]
+    History(String),
+}
+
+/// The declared schema: `schema/` loaded, the lock applied.
+pub fn declared(paths: &Paths) -> Result<(Loaded, crate::model::Schema), ProjectError> {
+    let loaded = project::load_schema(paths)?;
+    let lock = project::read_lock(paths)?;
+    let schema = project::canonical_schema(&loaded, &lock)?.database_view();
+    Ok((loaded, schema))
+}
+
+/// Verifies the database at `url` against the project at `paths`.
+pub async fn verify(
+    url: &str,
+    paths: &Paths,
+    options: &VerifyOptions,
+) -> Result<Report, VerifyError> {
+    let (loaded, declared) = declared(paths)?;
+    let ignore = IgnoreList::read(&paths.schema)?;
+    let has_migrations = paths.migrations.is_dir();
+    // Both at once; the first failure (an unreachable database) ends both.
+    let (live, history) = tokio::try_join!(read_live(url, options), async {
+        if has_migrations {
+            read_history(url, &paths.migrations).await.map(Some)
+        } else {
+            Ok(None)
+        }
+    })?;
+    Ok(build_report(
+        &loaded, declared, live, history, &ignore, url, paths, options,
+    ))
+}
+
+/// The report from what was read (the part of [`verify`] without I/O).
+#[allow(clippy::too_many_arguments)]
+fn build_report(
+    loaded: &Loaded,
+    mut declared: crate::model::Schema,
+    (live, log): (Introspection, Option<Vec<audit::AuditEntry>>),
+    history: Option<History>,
+    ignore: &IgnoreList,
+    url: &str,
+    paths: &Paths,
+    options: &VerifyOptions,
+) -> Report {
+    let mut live_schema = live.schema.database_view();
+    let mut ignored = normalize::prune(&mut declared, ignore);
+    ignored.extend(normalize::prune(&mut live_schema, ignore));
+    let platform_grants = normalize::supabase_defaults(&declared, &mut live_schema);
+    let mut differences = compare(&declared, &live_schema);
+    for d in &mut differences {
+        d.location = locate(loaded, paths, &d.origins);
+        if let Some(log) = &log {
+            d.audit = audit::entries_for(d, log);
+        }
+    }
+    let mut unsupported = Vec::new();
+    for u in live.unsupported {
+        if ignore.matches(&u.kind, &u.name) {
+            ignored.insert(format!("{} {}", u.kind, u.name));
+        } else {
+            unsupported.push(u);
+        }
+    }
+    let fix = options
+        .fix
+        .then(|| diff(&live_schema, &declared, &DiffOptions::default()));
+    Report {
+        database: crate::migrate::redact(url),
+        differences,
+        unsupported,
+        ignored: ignored.into_iter().collect(),
+        platform_grants,
+        audited: log.is_some(),
+        history,
+        fix,
+    }
+}
+
+/// The file and line of the first of `keys` that was declared.
+fn locate(loaded: &Loaded, paths: &Paths, keys: &[String]) -> Option<Location> {
+    let origin = keys.iter().find_map(|k| loaded.origins.get(k))?;
+    let file = loaded.sources.get(origin.file)?;
+    let (line, _) = file.line_col(origin.span.start);
+    let path = Path::new(&file.name);
+    let relative = path.strip_prefix(&paths.root).unwrap_or(path);
+    let shown = relative.display().to_string();
+    let shown = shown.strip_prefix("./").unwrap_or(&shown).to_owned();
+    Some(Location { file: shown, line })
+}
+
+/// `-c default_transaction_read_only=on`, URL-encoded, for the `options` parameter.
+const READ_ONLY_OPTION: &str = "-c default_transaction_read_only=on";
+
+/// Reads the live database on a session that cannot write: the catalogs, and the audit trail
+/// when it is installed (`None` when it is not).
+async fn read_live(
+    url: &str,
+    options: &VerifyOptions,
+) -> Result<(Introspection, Option<Vec<audit::AuditEntry>>), VerifyError> {
+    let shown = crate::migrate::redact(url);
+    let mut config: tokio_postgres::Config = url
+        .parse()
+        .map_err(|e| VerifyError::Database(format!("{shown} is not a PostgreSQL URL: {e}")))?;
+    let session = match config.get_options() {
+        Some(o) if !o.trim().is_empty() => format!("{o} {READ_ONLY_OPTION}"),
+        _ => READ_ONLY_OPTION.to_owned(),
+    };
+    config
+        .options(&session)
+        .application_name("codegen verify")
+        .connect_timeout(options.connect_timeout);
+    let seconds = options.connect_timeout.as_secs_f64();
+    let connect = tokio::time::timeout(
+        options.connect_timeout,
+        config.connect(tokio_postgres::NoTls),
+    )
+    .await
+    .map_err(|_| {
+        VerifyError::Database(format!(
+            "{shown}: no answer within {seconds} s (is the database reachable from here? \
+                 --connect-timeout sets the limit)"
+        ))
+    })?;
+    let (client, connection) = connect.map_err(|e| {
+        VerifyError::Database(crate::migrate::redact_text(&format!(
+            "{shown}: cannot connect: {e}"
+        )))
+    })?;
+    let task = tokio::spawn(connection);
+    let result = async {
+        let found = introspect(&client, &options.filter).await.map_err(|e| {
+            VerifyError::Database(crate::migrate::redact_text(&format!(
+                "{shown}: reading the catalogs failed: {e}"
+            )))
+        })?;
+        let installed = audit::is_installed(&client).await;
+        let log = match installed {
+            Ok(false) => None,
+            Ok(true) => Some(audit::read(&client).await),
+            Err(e) => Some(Err(e)),
+        }
+        .transpose()
+        .map_err(|e| {
+            VerifyError::Database(crate::migrate::redact_text(&format!(
+                "{shown}: reading the audit trail ({}.ddl_log) failed: {e}",
+                audit::AUDIT_SCHEMA
+            )))
+        })?;
+        Ok((found, log))
+    }
+    .await;
+    drop(client);
+    let _ = task.await;
+    result
+}
+
+/// The URL with the read-only session option, for sqlx (URLs only; a key-value connection
+/// string, or one that sets `options` itself, is left as it is: the history is only read).
+fn read_only_url(url: &str) -> String {
+    if !url.contains("://") || url.contains("options=") {
+        return url.to_owned();
+    }
+    let encoded = READ_ONLY_OPTION.replace(' ', "%20").replace('=', "%3D");
+    let sep = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{sep}options={encoded}")
+}
+
+async fn read_history(url: &str, dir: &Path) -> Result<History, VerifyError> {
+    let status = crate::migrate::status(&read_only_url(url), dir)
+        .await
+        .map_err(|e| VerifyError::History(crate::migrate::redact_text(&e.to_string())))?;
+    let tracked = status.migrations.iter().any(|e| e.applied_at.is_some());
+    Ok(History { status, tracked })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn read_only_urls() {
+        assert_eq!(
+            read_only_url("postgres://u@h/db"),
+            "postgres://u@h/db?options=-c%20default_transaction_read_only%3Don"
+        );
+        assert_eq!(
+            read_only_url("postgres://u@h/db?sslmode=disable"),
+            "postgres://u@h/db?sslmode=disable&options=-c%20default_transaction_read_only%3Don"
+        );
+        assert_eq!(read_only_url("host=h dbname=db"), "host=h dbname=db");
+    }
+}
