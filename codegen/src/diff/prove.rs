@@ -248,21 +248,42 @@ async fn build(client: &Client, schema: &Schema) -> Result<(), ProofError> {
         message: e.to_string(),
         statement: String::new(),
     })?;
-    // One transaction: one commit instead of one per statement (a 1,000-table schema builds
-    // several times faster).
-    client.batch_execute("BEGIN").await?;
-    for st in statements {
-        if let Err(e) = client.batch_execute(&st.text).await {
-            let _ = client.batch_execute("ROLLBACK").await;
-            return Err(ProofError::Start {
-                message: describe(&e),
-                statement: st.text,
-            });
+    // Batches of statements, each one transaction in one round trip: a 1,000-table schema
+    // builds many times faster than statement by statement, and the batches keep the locks a
+    // transaction holds well inside the server's lock table. When a batch fails it is run again
+    // statement by statement, to name the statement.
+    for batch in statements.chunks(BUILD_BATCH) {
+        let mut text = String::from("BEGIN;\n");
+        for st in batch {
+            text.push_str(&st.text);
+            text.push_str("\n;\n");
         }
+        text.push_str("COMMIT;");
+        let Err(first) = client.batch_execute(&text).await else {
+            continue;
+        };
+        let _ = client.batch_execute("ROLLBACK").await;
+        client.batch_execute("BEGIN").await?;
+        for st in batch {
+            if let Err(e) = client.batch_execute(&st.text).await {
+                let _ = client.batch_execute("ROLLBACK").await;
+                return Err(ProofError::Start {
+                    message: describe(&e),
+                    statement: st.text.clone(),
+                });
+            }
+        }
+        let _ = client.batch_execute("ROLLBACK").await;
+        return Err(ProofError::Start {
+            message: describe(&first),
+            statement: String::new(),
+        });
     }
-    client.batch_execute("COMMIT").await?;
     Ok(())
 }
+
+/// Statements per transaction when a proof builds its start state.
+const BUILD_BATCH: usize = 400;
 
 /// A literal of `ty` for seed row `n`, or `None` when no simple literal will do. Enum values
 /// are labels the target keeps, when there is one: the proof is about the plan, and rows that
@@ -369,10 +390,10 @@ async fn seed(
                 values.join(", ")
             )
         };
-        client.batch_execute("SAVEPOINT jp_seed").await?;
-        match client.batch_execute(&sql).await {
+        // One round trip per table; a row the values do not satisfy only skips the table.
+        let batch = format!("SAVEPOINT jp_seed; {sql}; RELEASE SAVEPOINT jp_seed");
+        match client.batch_execute(&batch).await {
             Ok(()) => {
-                client.batch_execute("RELEASE SAVEPOINT jp_seed").await?;
                 seeded.insert(name.clone(), 1);
             }
             Err(_) => {
