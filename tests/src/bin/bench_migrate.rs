@@ -122,8 +122,10 @@ fn migra(exe: &Path, from: &str, to: &str, runs: usize) -> Option<(Duration, usi
     let mut lines = 0;
     for _ in 0..runs.max(1) {
         let started = Instant::now();
+        // SQLAlchemy (under migra) wants `postgresql+psycopg2://` (the driver installed with it).
+        let scheme = |u: &str| u.replacen("postgres://", "postgresql+psycopg2://", 1);
         let out = Command::new(exe)
-            .args(["--unsafe", from, to])
+            .args(["--unsafe", &scheme(from), &scheme(to)])
             .output()
             .ok()?;
         times.push(started.elapsed());
@@ -144,8 +146,14 @@ async fn database_with(server: &Arc<pgkit::Server>, sql: &[&str]) -> BenchResult
     let db = server.create_database("jp_bench_mig").await.map_err(err)?;
     db.apply_bootstrap().await.map_err(err)?;
     let client = db.connect().await.map_err(err)?;
-    for s in sql {
-        client.batch_execute(s).await.map_err(err)?;
+    for (i, s) in sql.iter().enumerate() {
+        let source = SqlSource {
+            path: PathBuf::from(format!("part{i}.sql")),
+            text: (*s).to_owned(),
+        };
+        codegen::source::apply_script(&client, &source)
+            .await
+            .map_err(err)?;
     }
     Ok(db)
 }
@@ -353,14 +361,25 @@ async fn run(args: &Args) -> BenchResult<String> {
             r.statements
         );
     }
+    let goal = Duration::from_secs(1);
+    let verdict = |d: Duration| if d < goal { "met" } else { "not met" };
+    let big_with_proof = big.warm_total + big.proof;
     let _ = writeln!(
         o,
-        "\nWhole `migrate new` (JobPilot, warm, including loading schema/ and writing the files): {}. \
-         For the 1,000-table schema the state and the diff together take {} warm; the proof is \
-         extra and is dominated by building the start state on a scratch database. \
-         Goal: < 1 s warm.",
+        "\nGoal: `migrate new` under 1 s warm.\n\n\
+         - JobPilot: the whole `migrate new` (loading schema/, the state from the cache, the \
+         diff, the proof up and down, writing the files) takes {} warm: {}.\n\
+         - 1,000 tables, 100 changes: the state from the cache and the diff take {} warm: {}; \
+         with the proof, {}: {}. The proof builds and seeds the 1,000-table start state on a \
+         scratch database and, because the 25 new indexes are built `CONCURRENTLY` (one \
+         migration step each, outside a transaction), introspects the database after each of \
+         the 27 steps to plan each step's down migration.\n",
         ms(small.warm_total),
-        ms(big.warm_total)
+        verdict(small.warm_total),
+        ms(big.warm_total),
+        verdict(big.warm_total),
+        ms(big_with_proof),
+        verdict(big_with_proof)
     );
     Ok(o)
 }
