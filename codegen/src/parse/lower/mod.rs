@@ -417,8 +417,11 @@ impl Lowerer<'_> {
         name2: Option<&str>,
         label: &str,
     ) -> Ident {
-        let taken = self.taken.get(schema).cloned().unwrap_or_default();
-        let name = crate::naming::choose_name(name1, name2, label, &|n| taken.contains(n));
+        // Borrowed, not cloned: a schema has a name per relation and constraint, and naming
+        // happens once per constraint (cloning the set each time made loading quadratic).
+        let name = crate::naming::choose_name(name1, name2, label, &|n| {
+            self.taken.get(schema).is_some_and(|t| t.contains(n))
+        });
         self.take_name(schema, &name);
         Ident::new(name)
     }

@@ -362,11 +362,10 @@ impl Lowerer<'_> {
         column.nullable = false;
         if let Some(seq_type) = serial {
             let schema = table.name.schema.clone();
-            let taken = self.taken.get(&schema).cloned().unwrap_or_default();
             let seq = crate::naming::serial_sequence_name(
                 table.name.name.as_str(),
                 name.as_str(),
-                &|n| taken.contains(n),
+                &|n| self.taken.get(&schema).is_some_and(|t| t.contains(n)),
             );
             self.take_name(&schema, &seq);
             let seq_name = QualifiedName::new(schema.as_str(), seq);
