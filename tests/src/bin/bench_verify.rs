@@ -698,7 +698,10 @@ struct Case {
     schema_bytes: u64,
     db: pgkit::TempDb,
     paths: Paths,
-    build: Duration,
+    /// Building the database (bootstrap, schema, `VACUUM ANALYZE`).
+    db_build: Duration,
+    /// Writing the project from the database (synthetic schemas; JobPilot's is copied).
+    project_build: Option<Duration>,
     /// Leave the project directory behind.
     keep: bool,
 }
@@ -748,7 +751,8 @@ async fn jobpilot_case(server: &Arc<pgkit::Server>, exe: &Path) -> BenchResult<C
         schema_bytes: schema_bytes(&paths),
         db,
         paths,
-        build: started.elapsed(),
+        db_build: started.elapsed(),
+        project_build: None,
         keep: false,
     })
 }
@@ -826,9 +830,10 @@ async fn synthetic_case(
         }
     }
     analyze(&db).await?;
+    let db_build = started.elapsed();
     eprintln!(
         "bench_verify: {tables} tables: database built in {:.0} s; writing the project…",
-        started.elapsed().as_secs_f64()
+        db_build.as_secs_f64()
     );
     let paths = Paths::at(scratch_root(&tables.to_string())?);
     let found = {
@@ -877,7 +882,8 @@ async fn synthetic_case(
         schema_bytes: schema_bytes(&paths),
         db,
         paths,
-        build: started.elapsed(),
+        db_build,
+        project_build: Some(started.elapsed() - db_build),
         keep: false,
     })
 }
@@ -1339,8 +1345,9 @@ async fn run(args: &Args) -> BenchResult<String> {
          lock, connecting, introspecting, the migration history, comparing, printing), `migra \
          --unsafe COPY_URL URL` and `pg_dump --schema-only --dbname URL`. Per schema: one \
          untimed run of each through a counting proxy (verify must exit 0, migra must print \
-         nothing: the project declares exactly what the database holds), then the timed rounds, each running verify, migra and pg_dump once, one after the other; medians \
-         of the rounds. Output goes to a          file.\n"
+         nothing: the project declares exactly what the database holds), then the timed \
+         rounds, each running verify, migra and pg_dump once, one after the other; medians of \
+         the rounds. Output goes to a file.\n"
     );
     let _ = writeln!(
         o,
@@ -1457,11 +1464,11 @@ async fn run(args: &Args) -> BenchResult<String> {
     let _ = writeln!(o, "### Details\n");
     let _ = writeln!(
         o,
-        "| schema | declared top-level objects | schema/ + lock | timed rounds | verify min / median (s) | verify CPU (median) | `codegen sql` (s) / peak RSS | migra peak RSS | migra queries | pg_dump peak RSS | pg_dump queries | pg_dump output | database built in |"
+        "| schema | declared top-level objects | schema/ + lock | timed rounds | verify min / median (s) | verify CPU (median) | `codegen sql` (s) / peak RSS | migra peak RSS | migra queries | pg_dump peak RSS | pg_dump queries | pg_dump output | database built in | project written in |"
     );
     let _ = writeln!(
         o,
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
     );
     for m in &measured {
         let q = |r: &ToolResult| {
@@ -1471,7 +1478,7 @@ async fn run(args: &Args) -> BenchResult<String> {
         };
         let _ = writeln!(
             o,
-            "| {} | {} | {} | {} | {} / {} | {} | {} / {} | {} | {} | {} | {} | {} | {:.0} s |",
+            "| {} | {} | {} | {} | {} / {} | {} | {} / {} | {} | {} | {} | {} | {} | {:.0} s | {} |",
             m.case.label,
             thousands(m.case.objects),
             size(m.case.schema_bytes),
@@ -1486,10 +1493,33 @@ async fn run(args: &Args) -> BenchResult<String> {
             mib(m.pg_dump.max_rss()),
             q(&m.pg_dump),
             size(u64::try_from(m.pg_dump.output_bytes).unwrap_or(0)),
-            m.case.build.as_secs_f64(),
+            m.case.db_build.as_secs_f64(),
+            m.case.project_build.map_or_else(
+                || "– (copied)".to_owned(),
+                |d| format!("{:.0} s", d.as_secs_f64())
+            ),
         );
     }
     let _ = writeln!(o);
+    for m in measured.iter().filter(|m| m.rounds < 3) {
+        let _ = writeln!(
+            o,
+            "{}: {} timed round{} only (`{}`): its figures are {}.\n",
+            m.case.label,
+            m.rounds,
+            if m.rounds == 1 { "" } else { "s" },
+            if m.case.synthetic && m.case.tables >= BIG {
+                format!("--big-runs {}", m.rounds)
+            } else {
+                format!("--runs {}", m.rounds)
+            },
+            if m.rounds == 1 {
+                "one run each, not medians".to_owned()
+            } else {
+                format!("medians of only {} runs", m.rounds)
+            }
+        );
+    }
     let _ = writeln!(
         o,
         "Peak RSS is the largest of the timed runs. \"Queries\" are counted by a TCP proxy \
@@ -1522,8 +1552,11 @@ async fn run(args: &Args) -> BenchResult<String> {
     let _ = writeln!(
         o,
         "`codegen sql` (one run per schema, after the rounds) loads `schema/` and applies the \
-         lock exactly as verify does, then prints the schema as SQL, without a database: it \
-         shows how much of verify's time the declared side takes.\n"
+         lock exactly as verify does, then renders and prints the schema as SQL, without a \
+         database: it shows how much of verify's time the declared side takes (it also renders \
+         the SQL, so it may take longer than verify itself). \"Project written in\" is the \
+         benchmark's own writing of a synthetic project, which loads the written `schema/` once \
+         too.\n"
     );
     for m in &measured {
         if let Some(v) = m.verify.median_wall() {
