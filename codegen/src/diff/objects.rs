@@ -604,8 +604,7 @@ fn retype(s: &mut Schema, old: &PgType, new: &PgType) {
 }
 
 pub(crate) fn diff_schemas(b: &mut Builder<'_>) {
-    let from = b.from.clone();
-    let to = b.to.clone();
+    let (from, to) = (b.from, b.to);
     for (name, f, t) in match_by(
         from.schemas.iter().map(|(k, v)| (k.clone(), v)),
         to.schemas.iter().map(|(k, v)| (k.clone(), v)),
@@ -732,8 +731,7 @@ pub(crate) fn diff_schemas(b: &mut Builder<'_>) {
 }
 
 pub(crate) fn diff_types(b: &mut Builder<'_>, r: &Rebuilds) {
-    let from = b.from.clone();
-    let to = b.to.clone();
+    let (from, to) = (b.from, b.to);
     // Enums.
     for (name, f, t) in match_by(
         from.enums.iter().map(|(k, v)| (k.clone(), v)),
@@ -1015,8 +1013,7 @@ pub(crate) fn replaceable(from: &Function, to: &Function) -> bool {
 }
 
 pub(crate) fn diff_routines(b: &mut Builder<'_>, r: &Rebuilds) {
-    let from = b.from.clone();
-    let to = b.to.clone();
+    let (from, to) = (b.from, b.to);
     // Creation order: routines whose SQL-standard bodies call others after those.
     // Drops in the reverse order, so a routine goes before the routines its body calls.
     let order = crate::render::routine_order(&to.functions);
@@ -1049,7 +1046,7 @@ pub(crate) fn diff_routines(b: &mut Builder<'_>, r: &Rebuilds) {
                 );
             }
             (None, Some(t)) => {
-                b.push_statements(&object, routine_statements(t, &to));
+                b.push_statements(&object, routine_statements(t, to));
             }
             (Some(f), Some(t)) => {
                 let rebuilt = r.routines.contains(&id.name) && !replaceable(f, t);
@@ -1059,7 +1056,7 @@ pub(crate) fn diff_routines(b: &mut Builder<'_>, r: &Rebuilds) {
                         object.clone(),
                         format!("DROP {} {id};", kind(f)),
                     );
-                    b.push_statements(&object, routine_statements(t, &to));
+                    b.push_statements(&object, routine_statements(t, to));
                     continue;
                 }
                 let strip = |x: &Function| {
@@ -1075,7 +1072,7 @@ pub(crate) fn diff_routines(b: &mut Builder<'_>, r: &Rebuilds) {
                         "CREATE OR REPLACE ",
                         1,
                     );
-                    b.push(Order::create(routine_phase(t, &to)), object.clone(), sql);
+                    b.push(Order::create(routine_phase(t, to)), object.clone(), sql);
                 }
                 if f.public_execute != t.public_execute {
                     b.push(
@@ -1105,8 +1102,7 @@ pub(crate) fn diff_routines(b: &mut Builder<'_>, r: &Rebuilds) {
 }
 
 pub(crate) fn diff_sequences(b: &mut Builder<'_>, r: &Rebuilds) {
-    let from = b.from.clone();
-    let to = b.to.clone();
+    let (from, to) = (b.from, b.to);
     for (name, f, t) in match_by(
         from.sequences.iter().map(|(k, v)| (k.clone(), v)),
         to.sequences.iter().map(|(k, v)| (k.clone(), v)),
@@ -1193,8 +1189,7 @@ pub(crate) fn diff_sequences(b: &mut Builder<'_>, r: &Rebuilds) {
 }
 
 pub(crate) fn diff_views(b: &mut Builder<'_>, r: &Rebuilds) {
-    let from = b.from.clone();
-    let to = b.to.clone();
+    let (from, to) = (b.from, b.to);
     // Drops: dependents first.
     let mut order = view_order(&from.views);
     order.reverse();
@@ -1362,8 +1357,7 @@ pub(crate) fn diff_default_privileges(b: &mut Builder<'_>) {
 }
 
 pub(crate) fn diff_buckets(b: &mut Builder<'_>) {
-    let from = b.from.buckets.clone();
-    let to = b.to.buckets.clone();
+    let (from, to) = (&b.from.buckets, &b.to.buckets);
     for (id, f, t) in match_by(
         from.iter().map(|(k, v)| (k.clone(), v)),
         to.iter().map(|(k, v)| (k.clone(), v)),

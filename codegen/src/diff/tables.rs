@@ -274,8 +274,7 @@ fn table_rebuilt(from: &Table, to: &Table) -> bool {
 }
 
 pub(crate) fn diff_tables(b: &mut Builder<'_>, r: &Rebuilds) {
-    let from = b.from.clone();
-    let to = b.to.clone();
+    let (from, to) = (b.from, b.to);
     // Dropped (and rebuilt) tables: their foreign keys first, so drop order never matters;
     // children before parents.
     let mut order = table_order(&from.tables);
@@ -326,7 +325,7 @@ pub(crate) fn diff_tables(b: &mut Builder<'_>, r: &Rebuilds) {
             })
             .map(|fk| add_foreign_key(&name, fk))
             .collect();
-        let mut statements = table_statements(t, &to);
+        let mut statements = table_statements(t, to);
         statements.retain(|st| !late.contains(&st.sql));
         b.push_statements(&format!("table {name}"), statements);
         for sql in late {
@@ -348,8 +347,7 @@ pub(crate) fn diff_tables(b: &mut Builder<'_>, r: &Rebuilds) {
 
 /// Policies and triggers the application attaches to tables it does not own.
 pub(crate) fn diff_attached(b: &mut Builder<'_>) {
-    let from = b.from.attached.clone();
-    let to = b.to.attached.clone();
+    let (from, to) = (&b.from.attached, &b.to.attached);
     let empty = crate::model::Attachments::default();
     for (name, f, t) in match_by(
         from.iter().map(|(k, v)| (k.clone(), v)),
