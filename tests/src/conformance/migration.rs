@@ -164,28 +164,16 @@ impl Judgement {
 /// Judges `case` in a task of its own (a panic becomes a failure of this case), within
 /// [`CASE_LIMIT`].
 pub async fn judge_isolated(server: Arc<pgkit::Server>, case: Case) -> Judgement {
-    let task = tokio::spawn(async move {
-        match tokio::time::timeout(CASE_LIMIT, judge(&server, &case)).await {
-            Ok(j) => j,
-            Err(_) => Judgement::new(Outcome::Fail(vec![Failure::error(
-                Stage::Harness,
-                format!("timed out after {} s", CASE_LIMIT.as_secs()),
-            )])),
-        }
-    });
-    match task.await {
+    let work = async move { judge(&server, &case).await };
+    match super::isolated(CASE_LIMIT, work).await {
         Ok(j) => j,
-        Err(e) => {
-            let message = if e.is_panic() {
-                let payload = e.into_panic();
-                payload
-                    .downcast_ref::<String>()
-                    .cloned()
-                    .or_else(|| payload.downcast_ref::<&str>().map(|s| (*s).to_owned()))
-                    .unwrap_or_else(|| "panic with a non-text payload".to_owned())
-            } else {
-                format!("task failed: {e}")
-            };
+        Err(super::Interrupted::TimedOut(limit)) => {
+            Judgement::new(Outcome::Fail(vec![Failure::error(
+                Stage::Harness,
+                format!("timed out after {} s", limit.as_secs()),
+            )]))
+        }
+        Err(super::Interrupted::Panicked(message)) => {
             Judgement::new(Outcome::Fail(vec![Failure::error(Stage::Panic, message)]))
         }
     }

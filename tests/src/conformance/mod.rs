@@ -33,3 +33,37 @@ pub const SYNTHETIC_SIZE: Size = Size {
     tables: 1000,
     extra_columns: 2,
 };
+
+/// How an isolated run ended without a result.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Interrupted {
+    /// It ran out of time.
+    TimedOut(std::time::Duration),
+    /// It panicked (with its message), or its task failed.
+    Panicked(String),
+}
+
+/// Runs `work` in a task of its own, within `limit`, so that a panic anywhere in the toolkit
+/// becomes one failed state or case instead of ending the run.
+pub async fn isolated<T, F>(limit: std::time::Duration, work: F) -> Result<T, Interrupted>
+where
+    T: Send + 'static,
+    F: std::future::Future<Output = T> + Send + 'static,
+{
+    let task = tokio::spawn(tokio::time::timeout(limit, work));
+    match task.await {
+        Ok(Ok(result)) => Ok(result),
+        Ok(Err(_)) => Err(Interrupted::TimedOut(limit)),
+        Err(e) if e.is_panic() => {
+            let payload = e.into_panic();
+            Err(Interrupted::Panicked(
+                payload
+                    .downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| payload.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+                    .unwrap_or_else(|| "panic with a non-text payload".to_owned()),
+            ))
+        }
+        Err(e) => Err(Interrupted::Panicked(format!("task failed: {e}"))),
+    }
+}

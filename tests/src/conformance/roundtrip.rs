@@ -179,28 +179,16 @@ impl Judgement {
 /// Judges `input` in a task of its own, so that a panic anywhere in the toolkit becomes a failure
 /// of this state instead of ending the run, and with an overall time limit.
 pub async fn judge_isolated(server: Arc<pgkit::Server>, input: Input) -> Judgement {
-    let task = tokio::spawn(async move {
-        match tokio::time::timeout(STATE_LIMIT, judge(&server, &input)).await {
-            Ok(j) => j,
-            Err(_) => Judgement::new(Outcome::Fail(vec![Failure::error(
-                Stage::Harness,
-                format!("timed out after {} s", STATE_LIMIT.as_secs()),
-            )])),
-        }
-    });
-    match task.await {
+    let work = async move { judge(&server, &input).await };
+    match super::isolated(STATE_LIMIT, work).await {
         Ok(j) => j,
-        Err(e) => {
-            let message = if e.is_panic() {
-                let payload = e.into_panic();
-                payload
-                    .downcast_ref::<String>()
-                    .cloned()
-                    .or_else(|| payload.downcast_ref::<&str>().map(|s| (*s).to_owned()))
-                    .unwrap_or_else(|| "panic with a non-text payload".to_owned())
-            } else {
-                format!("task failed: {e}")
-            };
+        Err(super::Interrupted::TimedOut(limit)) => {
+            Judgement::new(Outcome::Fail(vec![Failure::error(
+                Stage::Harness,
+                format!("timed out after {} s", limit.as_secs()),
+            )]))
+        }
+        Err(super::Interrupted::Panicked(message)) => {
             Judgement::new(Outcome::Fail(vec![Failure::error(Stage::Panic, message)]))
         }
     }
