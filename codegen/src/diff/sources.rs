@@ -4,7 +4,7 @@
 //! parser and the canonical-forms lock, a live database through introspection in a read-only
 //! transaction.
 
-use crate::introspect::{Filter, Introspection, introspect};
+use crate::introspect::{Filter, Introspection, Sessions};
 use crate::model::Schema;
 use crate::project::{Paths, ProjectError};
 use crate::source::{LoadOptions, SourceError, SqlSource, load_sql_files_on};
@@ -170,22 +170,14 @@ pub async fn read_database(url: &str, filter: &Filter) -> Result<Introspection, 
     let config: tokio_postgres::Config = url
         .parse()
         .map_err(|e| SourceLoadError::Database(format!("{shown} is not a PostgreSQL URL: {e}")))?;
-    let connect = tokio::time::timeout(CONNECT_TIMEOUT, config.connect(tokio_postgres::NoTls))
+    let sessions = Sessions::connect(&config, CONNECT_TIMEOUT)
         .await
-        .map_err(|_| {
-            SourceLoadError::Database(format!(
-                "{shown}: no answer within {} s",
-                CONNECT_TIMEOUT.as_secs()
-            ))
-        })?;
-    let (client, connection) =
-        connect.map_err(|e| SourceLoadError::Database(format!("{shown}: {e}")))?;
-    let task = tokio::spawn(connection);
-    let result = introspect(&client, filter)
+        .map_err(|e| SourceLoadError::Database(format!("{shown}: {e}")))?;
+    let result = sessions
+        .introspect(filter)
         .await
         .map_err(|e| SourceLoadError::Database(format!("{shown}: {e}")));
-    drop(client);
-    let _ = task.await;
+    sessions.close().await;
     result
 }
 

@@ -114,33 +114,156 @@ pub async fn introspect(
     client: &Client,
     filter: &Filter,
 ) -> Result<Introspection, IntrospectError> {
-    // JIT compilation costs more than it saves on catalog queries (measured: BENCHMARKS.md).
-    // language=PostgreSQL
-    let begin = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET LOCAL search_path = ''; SET LOCAL jit = off";
-    client
-        .batch_execute(begin)
-        .await
-        .map_err(|source| IntrospectError::Transaction {
-            message: pg_message(&source),
-            source,
-        })?;
-    let runner = Runner {
-        client,
-        count: AtomicUsize::new(0),
-    };
-    let result = load::load(&runner, filter).await;
-    // Nothing was written: ROLLBACK ends the snapshot whether the reading worked or not.
-    // language=PostgreSQL
-    let end = client.batch_execute("ROLLBACK").await;
-    let (schema, unsupported, server_version) = result?;
-    end.map_err(|source| IntrospectError::Transaction {
+    introspect_sessions(client, None, filter).await
+}
+
+/// [`introspect`] on two sessions of the same database that share one snapshot: the first
+/// exports its snapshot (`pg_export_snapshot`) and the second adopts it (`SET TRANSACTION
+/// SNAPSHOT`), so both read exactly the same catalog state, and the catalog queries are split
+/// between them so that two server processes work at once (PostgreSQL runs one query on one
+/// core; pg_dump `--jobs` shares its snapshot the same way). Neither client may be inside a
+/// transaction; nothing is written. The result is the same as [`introspect`]'s.
+pub async fn introspect_parallel(
+    client: &Client,
+    second: &Client,
+    filter: &Filter,
+) -> Result<Introspection, IntrospectError> {
+    introspect_sessions(client, Some(second), filter).await
+}
+
+/// Why [`Sessions::connect`] could not connect.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    /// No answer within the time limit.
+    #[error("no answer within {} s", .0.as_secs_f64())]
+    Timeout(std::time::Duration),
+    /// The server refused or the connection broke.
+    #[error("{0}")]
+    Connect(#[source] tokio_postgres::Error),
+}
+
+/// The sessions a live database is read through: a first one, and a second one when the server
+/// gives it (the catalog queries are then split between them: [`introspect_parallel`]).
+pub struct Sessions {
+    first: Client,
+    second: Option<Client>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Sessions {
+    /// Opens both sessions at once. Only the first one must succeed: a server that refuses the
+    /// second (a connection limit, say) is read through the first alone.
+    pub async fn connect(
+        config: &tokio_postgres::Config,
+        timeout: std::time::Duration,
+    ) -> Result<Sessions, ConnectError> {
+        let connect = || tokio::time::timeout(timeout, config.connect(tokio_postgres::NoTls));
+        let (first, second) = tokio::join!(connect(), connect());
+        let (first, connection) = first
+            .map_err(|_| ConnectError::Timeout(timeout))?
+            .map_err(ConnectError::Connect)?;
+        let mut tasks = vec![tokio::spawn(async move {
+            let _ = connection.await;
+        })];
+        let second = match second {
+            Ok(Ok((client, connection))) => {
+                tasks.push(tokio::spawn(async move {
+                    let _ = connection.await;
+                }));
+                Some(client)
+            }
+            _ => None,
+        };
+        Ok(Sessions {
+            first,
+            second,
+            tasks,
+        })
+    }
+
+    /// The first session, for anything else to read.
+    pub fn client(&self) -> &Client {
+        &self.first
+    }
+
+    /// Reads the governed part of the database on both sessions.
+    pub async fn introspect(&self, filter: &Filter) -> Result<Introspection, IntrospectError> {
+        introspect_sessions(&self.first, self.second.as_ref(), filter).await
+    }
+
+    /// Closes the sessions and waits until they are closed.
+    pub async fn close(self) {
+        drop(self.first);
+        drop(self.second);
+        for task in self.tasks {
+            let _ = task.await;
+        }
+    }
+}
+
+/// The snapshot transaction every session opens. JIT compilation costs more than it saves on
+/// catalog queries (measured: BENCHMARKS.md).
+// language=PostgreSQL
+const BEGIN_SNAPSHOT: &str = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
+// language=PostgreSQL
+const SESSION_SETTINGS: &str = "SET LOCAL search_path = ''; SET LOCAL jit = off";
+
+async fn introspect_sessions(
+    client: &Client,
+    second: Option<&Client>,
+    filter: &Filter,
+) -> Result<Introspection, IntrospectError> {
+    let transaction = |source: tokio_postgres::Error| IntrospectError::Transaction {
         message: pg_message(&source),
         source,
-    })?;
+    };
+    client
+        .batch_execute(&format!("{BEGIN_SNAPSHOT}; {SESSION_SETTINGS}"))
+        .await
+        .map_err(transaction)?;
+    let mut second_open = false;
+    let result = async {
+        let second = match second {
+            Some(other) => {
+                // language=PostgreSQL
+                let row = client
+                    .query_one("SELECT pg_catalog.pg_export_snapshot()", &[])
+                    .await
+                    .map_err(transaction)?;
+                let id: String = row.try_get(0).map_err(transaction)?;
+                // The id comes from the server (hex digits and dashes); quoted all the same.
+                let adopt = format!(
+                    "{BEGIN_SNAPSHOT}; SET TRANSACTION SNAPSHOT {}; {SESSION_SETTINGS}",
+                    crate::render::sql::quote_literal(&id)
+                );
+                second_open = true;
+                other.batch_execute(&adopt).await.map_err(transaction)?;
+                Some(other)
+            }
+            None => None,
+        };
+        let runner = Runner {
+            client,
+            second,
+            count: AtomicUsize::new(0),
+        };
+        let loaded = load::load(&runner, filter).await?;
+        Ok((loaded, runner.count.load(Ordering::Relaxed)))
+    }
+    .await;
+    // Nothing was written: ROLLBACK ends the snapshot whether the reading worked or not (on the
+    // second session too, even when its BEGIN failed half-way).
+    // language=PostgreSQL
+    let end = client.batch_execute("ROLLBACK").await;
+    if second_open && let Some(other) = second {
+        let _ = other.batch_execute("ROLLBACK").await;
+    }
+    let ((schema, unsupported, server_version), queries) = result?;
+    end.map_err(transaction)?;
     Ok(Introspection {
         schema,
         unsupported,
-        queries: runner.count.load(Ordering::Relaxed),
+        queries,
         server_version,
     })
 }
@@ -185,21 +308,44 @@ queries! {
     Q_BUCKETS = "buckets";
 }
 
-/// Runs catalog queries on the introspection transaction and counts them.
+/// Which session a query runs on when there are two ([`introspect_parallel`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Lane {
+    First,
+    Second,
+}
+
+/// Runs catalog queries on the introspection transaction(s) and counts them.
 pub(crate) struct Runner<'c> {
     client: &'c Client,
+    /// The session sharing the snapshot, when there is one.
+    second: Option<&'c Client>,
     count: AtomicUsize,
 }
 
 impl Runner<'_> {
-    /// Runs `query` with `params`.
+    /// Runs `query` with `params` on the first session.
     pub(crate) async fn run(
         &self,
         query: &Query,
         params: &[&(dyn ToSql + Sync)],
     ) -> Result<Vec<Row>, IntrospectError> {
+        self.run_on(Lane::First, query, params).await
+    }
+
+    /// Runs `query` with `params` on the session of `lane` (the first when there is only one).
+    pub(crate) async fn run_on(
+        &self,
+        lane: Lane,
+        query: &Query,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Vec<Row>, IntrospectError> {
         self.count.fetch_add(1, Ordering::Relaxed);
-        self.client
+        let client = match (lane, self.second) {
+            (Lane::Second, Some(second)) => second,
+            _ => self.client,
+        };
+        client
             .query(query.sql, params)
             .await
             .map_err(|source| IntrospectError::Query {

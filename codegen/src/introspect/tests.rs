@@ -1,1 +1,81 @@
 //! Introspection tests against a real PostgreSQL (one database per test).
+
+// Tests may panic: that is how they fail.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use super::*;
+use crate::render::fixture::every_field_schema;
+use crate::render::render_schema;
+
+/// Two sessions sharing a snapshot read exactly what one session reads, on a schema that uses
+/// every field of the model (so every catalog query returns rows on both lanes).
+#[tokio::test]
+async fn parallel_introspection_reads_what_one_session_reads() {
+    let server = pgkit::Server::shared().await.unwrap();
+    let db = server.create_database("introspect_parallel").await.unwrap();
+    db.apply_bootstrap().await.unwrap();
+    let client = db.connect().await.unwrap();
+    for st in crate::sqlscript::split(&render_schema(&every_field_schema())).unwrap() {
+        client.batch_execute(&st.text).await.unwrap();
+    }
+    let second = db.connect().await.unwrap();
+    let filter = Filter::default();
+    let one = introspect(&client, &filter).await.unwrap();
+    let two = introspect_parallel(&client, &second, &filter)
+        .await
+        .unwrap();
+    assert!(!one.schema.tables.is_empty());
+    assert_eq!(one, two);
+    // Both sessions ended their transactions: each can start a new one.
+    for c in [&client, &second] {
+        c.batch_execute("BEGIN; ROLLBACK").await.unwrap();
+    }
+}
+
+/// The second session reads the first one's snapshot, not its own: a table created and
+/// committed by a third session after the snapshot was taken is seen by neither lane.
+#[tokio::test]
+async fn the_second_session_adopts_the_first_ones_snapshot() {
+    let server = pgkit::Server::shared().await.unwrap();
+    let db = server.create_database("introspect_snapshot").await.unwrap();
+    let client = db.connect().await.unwrap();
+    let second = db.connect().await.unwrap();
+    let writer = db.connect().await.unwrap();
+    client
+        .batch_execute("CREATE TABLE public.before (id int PRIMARY KEY)")
+        .await
+        .unwrap();
+    // A snapshot taken by hand the way `introspect_parallel` takes it, adopted by the second
+    // session after the writer committed: the adopted snapshot must not see the new table.
+    client
+        .batch_execute(&format!("{BEGIN_SNAPSHOT}; {SESSION_SETTINGS}"))
+        .await
+        .unwrap();
+    let id: String = client
+        .query_one("SELECT pg_catalog.pg_export_snapshot()", &[])
+        .await
+        .unwrap()
+        .get(0);
+    writer
+        .batch_execute("CREATE TABLE public.after (id int PRIMARY KEY)")
+        .await
+        .unwrap();
+    second
+        .batch_execute(&format!(
+            "{BEGIN_SNAPSHOT}; SET TRANSACTION SNAPSHOT {}; {SESSION_SETTINGS}",
+            crate::render::sql::quote_literal(&id)
+        ))
+        .await
+        .unwrap();
+    let seen: i64 = second
+        .query_one(
+            "SELECT count(*) FROM pg_catalog.pg_class WHERE relname IN ('before', 'after')",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(seen, 1);
+    second.batch_execute("ROLLBACK").await.unwrap();
+    client.batch_execute("ROLLBACK").await.unwrap();
+}

@@ -1004,8 +1004,10 @@ pub(crate) fn flatten(schema: &Schema) -> Vec<Node> {
 /// The differences between the declared schema and the live one (both as `database_view()`,
 /// both already normalised: see `super::normalize`).
 pub fn compare(declared: &Schema, live: &Schema) -> Vec<Difference> {
-    let mut declared = declared.clone();
-    let mut live = live.clone();
+    // Every object is flattened on its own, so an object equal on both sides yields the same
+    // nodes on both and no difference: only the rest is flattened and compared (on a clean
+    // database, nothing). What follows would find the same differences on the whole schemas.
+    let (mut declared, mut live) = unequal_parts(declared, live);
     // Schema `public` always exists; the model lists it only when it carries grants or a
     // comment, so on one side it stands for "public with nothing of the application's".
     let public = Ident::new("public");
@@ -1076,6 +1078,60 @@ pub fn compare(declared: &Schema, live: &Schema) -> Vec<Difference> {
     safety_net(declared, &live, &d_keys, &mut found);
     found.sort_by(|(a, _), (b, _)| a.order.cmp(&b.order));
     found.into_iter().map(|(_, d)| d).collect()
+}
+
+/// Copies of both schemas without the top-level objects that are equal on both sides.
+fn unequal_parts(declared: &Schema, live: &Schema) -> (Schema, Schema) {
+    fn split<K: Ord + Clone, V: PartialEq + Clone>(
+        a: &BTreeMap<K, V>,
+        b: &BTreeMap<K, V>,
+    ) -> (BTreeMap<K, V>, BTreeMap<K, V>) {
+        let only = |x: &BTreeMap<K, V>, y: &BTreeMap<K, V>| {
+            x.iter()
+                .filter(|(k, v)| y.get(*k) != Some(*v))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect()
+        };
+        (only(a, b), only(b, a))
+    }
+    // Every field is listed, so that a field added to `Schema` does not compile until it is
+    // handled here.
+    let Schema {
+        schemas,
+        extensions,
+        collations,
+        enums,
+        domains,
+        composites,
+        sequences,
+        tables,
+        views,
+        functions,
+        attached,
+        default_privileges,
+        buckets,
+    } = declared;
+    let mut d = Schema {
+        default_privileges: default_privileges.clone(),
+        ..Schema::default()
+    };
+    let mut l = Schema {
+        default_privileges: live.default_privileges.clone(),
+        ..Schema::default()
+    };
+    (d.schemas, l.schemas) = split(schemas, &live.schemas);
+    (d.extensions, l.extensions) = split(extensions, &live.extensions);
+    (d.collations, l.collations) = split(collations, &live.collations);
+    (d.enums, l.enums) = split(enums, &live.enums);
+    (d.domains, l.domains) = split(domains, &live.domains);
+    (d.composites, l.composites) = split(composites, &live.composites);
+    (d.sequences, l.sequences) = split(sequences, &live.sequences);
+    (d.tables, l.tables) = split(tables, &live.tables);
+    (d.views, l.views) = split(views, &live.views);
+    (d.functions, l.functions) = split(functions, &live.functions);
+    (d.attached, l.attached) = split(attached, &live.attached);
+    (d.buckets, l.buckets) = split(buckets, &live.buckets);
+    (d, l)
 }
 
 fn difference(node: &Node, change: Change) -> Difference {

@@ -26,7 +26,7 @@ pub use compare::{NONE, compare};
 pub use ignore::{IGNORE_FILE, IgnoreList};
 
 use crate::diff::{DiffOptions, Plan, diff};
-use crate::introspect::{Filter, Introspection, introspect};
+use crate::introspect::{ConnectError, Filter, Introspection, Sessions};
 use crate::migrate::{State, Status};
 use crate::model::Unsupported;
 use crate::parse::Loaded;
@@ -284,6 +284,9 @@ pub enum VerifyError {
     /// The migration history could not be read.
     #[error("migration history: {0}")]
     History(String),
+    /// The thread loading the declared schema stopped before it finished.
+    #[error("loading schema/ stopped: {0}")]
+    Interrupted(String),
 }
 
 /// The declared schema: `schema/` loaded, the lock applied.
@@ -300,17 +303,28 @@ pub async fn verify(
     paths: &Paths,
     options: &VerifyOptions,
 ) -> Result<Report, VerifyError> {
-    let (loaded, declared) = declared(paths)?;
-    let ignore = IgnoreList::read(&paths.schema)?;
+    // The declared side (parsing schema/, applying the lock: CPU work) on a blocking thread
+    // while the database is read (mostly waiting for the server).
+    let project = paths.clone();
+    let declared_side = async {
+        tokio::task::spawn_blocking(move || -> Result<_, VerifyError> {
+            let (loaded, declared) = declared(&project)?;
+            let ignore = IgnoreList::read(&project.schema)?;
+            Ok((loaded, declared, ignore))
+        })
+        .await
+        .map_err(|e| VerifyError::Interrupted(e.to_string()))?
+    };
     let has_migrations = paths.migrations.is_dir();
-    // Both at once; the first failure (an unreachable database) ends both.
-    let (live, history) = tokio::try_join!(read_live(url, options), async {
-        if has_migrations {
-            read_history(url, &paths.migrations).await.map(Some)
-        } else {
-            Ok(None)
-        }
-    })?;
+    // All at once; the first failure (a broken schema file, an unreachable database) ends all.
+    let ((loaded, declared, ignore), live, history) =
+        tokio::try_join!(declared_side, read_live(url, options), async {
+            if has_migrations {
+                read_history(url, &paths.migrations).await.map(Some)
+            } else {
+                Ok(None)
+            }
+        })?;
     Ok(build_report(
         &loaded, declared, live, history, &ignore, url, paths, options,
     ))
@@ -396,33 +410,28 @@ async fn read_live(
         .application_name("codegen verify")
         .connect_timeout(options.connect_timeout);
     let seconds = options.connect_timeout.as_secs_f64();
-    let connect = tokio::time::timeout(
-        options.connect_timeout,
-        config.connect(tokio_postgres::NoTls),
-    )
-    .await
-    .map_err(|_| {
-        VerifyError::Database(format!(
-            "{shown}: no answer within {seconds} s (is the database reachable from here? \
+    let sessions = Sessions::connect(&config, options.connect_timeout)
+        .await
+        .map_err(|e| match e {
+            ConnectError::Timeout(_) => VerifyError::Database(format!(
+                "{shown}: no answer within {seconds} s (is the database reachable from here? \
                  --connect-timeout sets the limit)"
-        ))
-    })?;
-    let (client, connection) = connect.map_err(|e| {
-        VerifyError::Database(crate::migrate::redact_text(&format!(
-            "{shown}: cannot connect: {e}"
-        )))
-    })?;
-    let task = tokio::spawn(connection);
+            )),
+            ConnectError::Connect(e) => VerifyError::Database(crate::migrate::redact_text(
+                &format!("{shown}: cannot connect: {e}"),
+            )),
+        })?;
+    let client = sessions.client();
     let result = async {
-        let found = introspect(&client, &options.filter).await.map_err(|e| {
+        let found = sessions.introspect(&options.filter).await.map_err(|e| {
             VerifyError::Database(crate::migrate::redact_text(&format!(
                 "{shown}: reading the catalogs failed: {e}"
             )))
         })?;
-        let installed = audit::is_installed(&client).await;
+        let installed = audit::is_installed(client).await;
         let log = match installed {
             Ok(false) => None,
-            Ok(true) => Some(audit::read(&client).await),
+            Ok(true) => Some(audit::read(client).await),
             Err(e) => Some(Err(e)),
         }
         .transpose()
@@ -435,8 +444,7 @@ async fn read_live(
         Ok((found, log))
     }
     .await;
-    drop(client);
-    let _ = task.await;
+    sessions.close().await;
     result
 }
 
