@@ -7,6 +7,7 @@
 pub mod canonical;
 pub mod diagnostics;
 pub mod diff;
+pub mod docs;
 pub mod introspect;
 pub mod migrate;
 pub mod model;

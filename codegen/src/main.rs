@@ -106,6 +106,18 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Write the documentation: docs/schema.md (every table, key, index, policy in plain words,
+    /// trigger, enum and bucket, with a Mermaid ER diagram) and docs/schema.svg (the same
+    /// diagram as an image). Needs no database unless --database-url is given.
+    Docs {
+        /// Document a live database (read-only) instead of schema/; then --out is required,
+        /// since docs/ holds the documentation of schema/ that `codegen check` compares.
+        #[arg(long, value_name = "URL")]
+        database_url: Option<String>,
+        /// Where to write the two files (default: <root>/docs).
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+    },
     /// Print the JSON Schema of the schema language (for editors).
     SchemaJson,
     /// Print schema/ as one SQL script (the DDL a fresh database gets).
@@ -274,6 +286,9 @@ fn main() -> ExitCode {
             }
         }
         Command::Sql => sql(&paths),
+        Command::Docs { database_url, out } => {
+            runtime.block_on(docs(&paths, database_url.as_deref(), out.as_deref()))
+        }
         Command::Audit { command } => runtime.block_on(audit(&paths, command)),
         Command::Verify {
             format,
@@ -346,7 +361,7 @@ fn check(paths: &Paths) -> ExitCode {
                 ExitCode::SUCCESS
             } else {
                 for s in &r.stale {
-                    eprintln!("error: {s}; run `codegen generate`");
+                    eprintln!("error: {s}; run {}", project::fix_command(&s.path));
                 }
                 ExitCode::from(1)
             }
@@ -446,6 +461,59 @@ fn sql(paths: &Paths) -> ExitCode {
         }
         Err(e) => report(&e),
     }
+}
+
+/// `codegen docs [--database-url URL] [--out DIR]`.
+async fn docs(paths: &Paths, database_url: Option<&str>, out: Option<&Path>) -> ExitCode {
+    let written = match database_url {
+        None => match project::write_docs(paths, out) {
+            Ok((written, warnings)) => {
+                print_diagnostics(&warnings);
+                written
+            }
+            Err(e) => return report(&e),
+        },
+        Some(url) => {
+            let Some(out) = out else {
+                eprintln!(
+                    "error: --database-url needs --out DIR: {} holds the documentation of schema/, \
+                     which `codegen check` compares with schema/",
+                    paths.docs().display()
+                );
+                return ExitCode::from(2);
+            };
+            let filter = codegen::introspect::Filter::default();
+            let found = match codegen::diff::sources::read_database(url, &filter).await {
+                Ok(f) => f,
+                Err(e) => {
+                    eprintln!("error: {}", redact_all(&e.to_string()));
+                    return ExitCode::from(2);
+                }
+            };
+            for u in &found.unsupported {
+                eprintln!("warning: not documented (the model cannot represent it): {u}");
+            }
+            let rendered =
+                match codegen::docs::render(&found.schema, codegen::docs::DocsSource::Database) {
+                    Ok(d) => d,
+                    Err(e) => {
+                        eprintln!("error: {e}");
+                        return ExitCode::from(2);
+                    }
+                };
+            match project::write_docs_to(&rendered, out) {
+                Ok(w) => w,
+                Err(e) => return report(&e),
+            }
+        }
+    };
+    if written.is_empty() {
+        println!("up to date: nothing to write");
+    }
+    for p in &written {
+        println!("wrote {}", p.display());
+    }
+    ExitCode::SUCCESS
 }
 
 async fn import(

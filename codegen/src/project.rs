@@ -10,6 +10,8 @@
 //! [`crate::render::rust`]; `generated/Cargo.toml` is written by hand). The baseline is
 //! derived only while it is the only migration: once later migrations exist it is history, and
 //! keeping the migrations in step with `schema/` is the differ's job (`codegen migrate new`).
+//! The documentation (`docs/schema.md` and `docs/schema.svg`, see [`crate::docs`]) is derived
+//! from the declared schema too; `codegen docs` writes it alone, without a database.
 //!
 //! `check` needs no database (the lock stands in for one); `generate` needs a scratch database
 //! to build the lock.
@@ -59,6 +61,11 @@ impl Paths {
     pub fn lock_file(&self) -> PathBuf {
         self.schema.join(LOCK_FILE)
     }
+
+    /// The documentation directory (`docs/`), written by `codegen docs` and `codegen generate`.
+    pub fn docs(&self) -> PathBuf {
+        self.root.join(crate::docs::DIR)
+    }
 }
 
 /// Why a project command failed.
@@ -82,6 +89,9 @@ pub enum ProjectError {
     /// The schema cannot be rendered as Rust (an unmappable column type, a name clash).
     #[error("generated crate: {0}")]
     Rust(#[from] crate::render::rust::RustRenderError),
+    /// The documentation could not be rendered.
+    #[error(transparent)]
+    Docs(#[from] crate::docs::DocsError),
     /// A directory could not be read.
     #[error("{}: {source}", path.display())]
     Io {
@@ -221,7 +231,63 @@ pub fn derived_files(
             text,
         );
     }
+    // The documentation shows the schema as written (defaults and policies in the declared
+    // text, which reads better than PostgreSQL's canonical form): database-free too.
+    insert_docs(paths, &mut files, &docs_files(loaded)?);
     Ok(files)
+}
+
+/// The documentation of the declared schema.
+pub fn docs_files(loaded: &Loaded) -> Result<crate::docs::Docs, ProjectError> {
+    Ok(crate::docs::render(
+        &loaded.schema,
+        crate::docs::DocsSource::SchemaDir,
+    )?)
+}
+
+fn insert_docs(paths: &Paths, files: &mut FileSet, docs: &crate::docs::Docs) {
+    for (name, text) in docs.files() {
+        files.insert(relative(paths, &paths.docs().join(name)), text.to_owned());
+    }
+}
+
+/// The command that rewrites a derived file (for `check`'s messages): `docs/` has its own,
+/// database-free one; everything else comes from `codegen generate`.
+pub fn fix_command(path: &Path) -> &'static str {
+    if path.starts_with(crate::docs::DIR) {
+        "`cargo run -p codegen -- docs` (or `codegen generate`)"
+    } else {
+        "`codegen generate`"
+    }
+}
+
+/// `codegen docs` for `schema/`: loads and validates it, renders the documentation and writes
+/// the files that changed into `out` (default `docs/`). Returns the paths written and the
+/// schema's warnings. Needs no database.
+pub fn write_docs(
+    paths: &Paths,
+    out: Option<&Path>,
+) -> Result<(Vec<PathBuf>, Diagnostics), ProjectError> {
+    let loaded = load_schema(paths)?;
+    let docs = docs_files(&loaded)?;
+    let written = write_docs_to(&docs, out.unwrap_or(&paths.docs()))?
+        .iter()
+        .map(|p| relative(paths, p))
+        .collect();
+    Ok((written, loaded.warnings))
+}
+
+/// Writes rendered documentation into `dir`; returns the paths (under `dir`) that changed.
+pub fn write_docs_to(docs: &crate::docs::Docs, dir: &Path) -> Result<Vec<PathBuf>, ProjectError> {
+    let mut files = FileSet::new();
+    for (name, text) in docs.files() {
+        files.insert(name, text.to_owned());
+    }
+    Ok(files
+        .write_all(dir)?
+        .into_iter()
+        .map(|p| dir.join(p))
+        .collect())
 }
 
 fn relative(paths: &Paths, path: &Path) -> PathBuf {

@@ -89,8 +89,8 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
-/// A copy of the project's schema/, migrations/ and generated/ in a fresh directory, removed
-/// on drop.
+/// A copy of the project's schema/, migrations/, generated/ and docs/ (every derived file is
+/// checked) in a fresh directory, removed on drop.
 struct Copy(PathBuf);
 
 impl Copy {
@@ -100,7 +100,7 @@ impl Copy {
             std::process::id(),
             fastrand::u64(..)
         ));
-        for sub in ["schema", "migrations", "generated"] {
+        for sub in ["schema", "migrations", "generated", "docs"] {
             copy_dir(&repo_root().join(sub), &dir.join(sub));
         }
         Copy(dir)
