@@ -16,7 +16,7 @@ use tokio_postgres::Row;
 /// The grantee name `aclexplode` rows use for `PUBLIC` (grantee 0).
 const PUBLIC: &str = "public";
 
-impl Builder<'_> {
+impl Builder {
     pub(super) fn read_acl(&mut self, rows: &[Row]) -> Result<(), IntrospectError> {
         // Type oid → grants other than the owner's, checked against the default at the end.
         let mut type_grants: HashMap<u32, BTreeSet<Grant>> = HashMap::new();

@@ -16,9 +16,11 @@ use crate::model::{
     Attachments, Bucket, CompositeType, Domain, EnumType, Extension, Function, Ident, Index,
     QualifiedName, Schema, SchemaDef, Sequence, Table, Unsupported, View,
 };
+use futures_util::StreamExt;
+use futures_util::stream::FuturesOrdered;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use tokio_postgres::Row;
-use tokio_postgres::types::ToSql;
+use tokio_postgres::types::{ToSql, Type};
 
 /// The oldest `server_version_num` whose catalogs the queries read (`indnullsnotdistinct`).
 const MIN_SERVER_VERSION: i32 = 150_000;
@@ -53,8 +55,9 @@ pub(super) struct PendingIndex {
 }
 
 /// Everything read so far, keyed by oid.
-pub(super) struct Builder<'f> {
-    pub filter: &'f Filter,
+pub(super) struct Builder {
+    /// Which schemas count (a copy: the builder is moved to the thread that maps rows).
+    pub filter: Filter,
     pub namespaces: HashMap<u32, Namespace>,
     pub schemas: HashMap<u32, SchemaDef>,
     pub tables: HashMap<u32, Table>,
@@ -86,6 +89,9 @@ pub(super) struct Builder<'f> {
     pub unsupported: Vec<Unsupported>,
 }
 
+/// Maps the rows of one catalog query into the builder.
+type Reader = fn(&mut Builder, &[Row]) -> Result<(), IntrospectError>;
+
 /// Reads everything; the caller holds the snapshot transaction.
 pub(super) async fn load(
     runner: &Runner<'_>,
@@ -98,72 +104,155 @@ pub(super) async fn load(
     b.read_namespaces(&namespaces)?;
     let governed = b.namespace_oids(NamespaceRole::Governed);
     let platform = b.namespace_oids(NamespaceRole::Platform);
-    let g: &(dyn ToSql + Sync) = &governed;
-    let p: &(dyn ToSql + Sync) = &platform;
-    let by_governed = [g];
+    let g: (&(dyn ToSql + Sync), Type) = (&governed, Type::OID_ARRAY);
+    let p: (&(dyn ToSql + Sync), Type) = (&platform, Type::OID_ARRAY);
+    let by_governed = [g.clone()];
     let by_both = [g, p];
-    let buckets = async {
-        if has_buckets {
-            runner.run(&Q_BUCKETS, &[]).await.map(Some)
-        } else {
-            Ok(None)
-        }
-    };
-    let (
-        extensions,
-        collations,
-        types,
-        relations,
-        columns,
-        constraints,
-        indexes,
-        index_keys,
-        triggers,
-        policies,
-        functions,
-        acl,
-        default_acl,
-        other,
-        buckets,
-    ) = tokio::try_join!(
-        runner.run(&Q_EXTENSIONS, &[]),
-        runner.run(&Q_COLLATIONS, &by_governed),
-        runner.run(&Q_TYPES, &by_governed),
-        // With a second session (`introspect_parallel`) the heaviest queries are split between
-        // the two so that each server process does about half of the work (measured per
-        // query: BENCHMARKS.md, "Where the time goes").
-        runner.run_on(Lane::Second, &Q_RELATIONS, &by_governed),
-        runner.run(&Q_COLUMNS, &by_governed),
-        runner.run(&Q_CONSTRAINTS, &by_governed),
-        runner.run_on(Lane::Second, &Q_INDEXES, &by_governed),
-        runner.run_on(Lane::Second, &Q_INDEX_KEYS, &by_governed),
-        runner.run(&Q_TRIGGERS, &by_both),
-        runner.run(&Q_POLICIES, &by_both),
-        runner.run(&Q_FUNCTIONS, &by_governed),
-        runner.run_on(Lane::Second, &Q_ACL, &by_governed),
-        runner.run_on(Lane::Second, &Q_DEFAULT_ACL, &[]),
-        runner.run(&Q_OTHER, &by_governed),
-        buckets,
-    )?;
-    // Order matters: parents before children (relations before columns, constraints before
-    // indexes, indexes before their keys), and grants last, when every object exists.
-    b.read_extensions(&extensions)?;
-    b.read_collations(&collations)?;
-    b.read_types(&types)?;
-    b.read_relations(&relations)?;
-    b.read_columns(&columns)?;
-    b.read_constraints(&constraints)?;
-    b.read_indexes(&indexes)?;
-    b.read_index_keys(&index_keys)?;
-    b.read_triggers(&triggers)?;
-    b.read_policies(&policies)?;
-    b.read_functions(&functions)?;
-    b.read_acl(&acl)?;
-    b.read_default_acl(&default_acl)?;
-    b.read_other(&other)?;
-    if let Some(rows) = buckets {
-        b.read_buckets(&rows)?;
+    // Every other query is sent at once (pipelined on its session) and the results are taken in
+    // the order they are mapped in, each as soon as it has arrived, while the server still works
+    // on the later ones. Order matters: parents before children (relations before columns,
+    // constraints before indexes, indexes before their keys), and grants last, when every object
+    // exists. With a second session (`introspect_parallel`) the heaviest queries are split
+    // between the two so that each server process does about half of the work (measured per
+    // query: BENCHMARKS.md, "Where the time goes").
+    let mut order = vec![
+        (
+            Lane::First,
+            &Q_EXTENSIONS,
+            &[][..],
+            Builder::read_extensions as Reader,
+        ),
+        (
+            Lane::First,
+            &Q_COLLATIONS,
+            &by_governed[..],
+            Builder::read_collations as Reader,
+        ),
+        (
+            Lane::First,
+            &Q_TYPES,
+            &by_governed[..],
+            Builder::read_types as Reader,
+        ),
+        (
+            Lane::Second,
+            &Q_RELATIONS,
+            &by_governed[..],
+            Builder::read_relations as Reader,
+        ),
+        (
+            Lane::First,
+            &Q_COLUMNS,
+            &by_governed[..],
+            Builder::read_columns as Reader,
+        ),
+        (
+            Lane::First,
+            &Q_CONSTRAINTS,
+            &by_governed[..],
+            Builder::read_constraints as Reader,
+        ),
+        (
+            Lane::Second,
+            &Q_INDEXES,
+            &by_governed[..],
+            Builder::read_indexes as Reader,
+        ),
+        (
+            Lane::Second,
+            &Q_INDEX_KEYS,
+            &by_governed[..],
+            Builder::read_index_keys as Reader,
+        ),
+        (
+            Lane::First,
+            &Q_TRIGGERS,
+            &by_both[..],
+            Builder::read_triggers as Reader,
+        ),
+        (
+            Lane::First,
+            &Q_POLICIES,
+            &by_both[..],
+            Builder::read_policies as Reader,
+        ),
+        (
+            Lane::First,
+            &Q_FUNCTIONS,
+            &by_governed[..],
+            Builder::read_functions as Reader,
+        ),
+        (
+            Lane::Second,
+            &Q_ACL,
+            &by_governed[..],
+            Builder::read_acl as Reader,
+        ),
+        (
+            Lane::Second,
+            &Q_DEFAULT_ACL,
+            &[][..],
+            Builder::read_default_acl as Reader,
+        ),
+        (
+            Lane::First,
+            &Q_OTHER,
+            &by_governed[..],
+            Builder::read_other as Reader,
+        ),
+    ];
+    if has_buckets {
+        order.push((
+            Lane::First,
+            &Q_BUCKETS,
+            &[][..],
+            Builder::read_buckets as Reader,
+        ));
     }
+    let mut results: FuturesOrdered<_> = order
+        .iter()
+        .map(|(lane, query, params, _)| runner.run_on(*lane, query, params))
+        .collect();
+    // The rows are mapped on a thread of their own, in order, while this task keeps receiving
+    // the later results (the driver stops reading a session while a received result waits to be
+    // taken, so mapping here would hold the sessions up).
+    let (send, receive) = std::sync::mpsc::channel::<(Reader, Vec<Row>)>();
+    let mapper = tokio::task::spawn_blocking(move || {
+        for (read, rows) in receive {
+            read(&mut b, &rows)?;
+        }
+        Ok::<_, IntrospectError>(b)
+    });
+    let mut received = Ok(());
+    for (_, query, _, read) in &order {
+        let rows = match results.next().await {
+            Some(Ok(rows)) => rows,
+            Some(Err(e)) => {
+                received = Err(e);
+                break;
+            }
+            None => {
+                received = Err(IntrospectError::Row {
+                    query: query.name,
+                    object: "the result".into(),
+                    message: "missing".into(),
+                });
+                break;
+            }
+        };
+        if send.send((*read, rows)).is_err() {
+            // The mapper stopped at an error of its own: it is reported below.
+            break;
+        }
+    }
+    drop(send);
+    let mapped = mapper.await.map_err(|e| IntrospectError::Row {
+        query: "(mapping)",
+        object: "the catalog rows".into(),
+        message: format!("the mapping thread stopped: {e}"),
+    })?;
+    received?;
+    let b = mapped?;
     let (schema, unsupported) = b.finish();
     Ok((schema, unsupported, server_version))
 }
@@ -186,10 +275,10 @@ fn check_server(rows: &[Row]) -> Result<(bool, String), IntrospectError> {
     Ok((r.get("has_storage_buckets")?, r.get("server_version")?))
 }
 
-impl<'f> Builder<'f> {
-    fn new(filter: &'f Filter) -> Self {
+impl Builder {
+    fn new(filter: &Filter) -> Self {
         Builder {
-            filter,
+            filter: filter.clone(),
             namespaces: HashMap::new(),
             schemas: HashMap::new(),
             tables: HashMap::new(),
@@ -344,7 +433,7 @@ impl<'f> Builder<'f> {
     fn finish(mut self) -> (Schema, Vec<Unsupported>) {
         for (_, mut def) in std::mem::take(&mut self.schemas) {
             if def.name.as_str() == "public" {
-                let filter = self.filter;
+                let filter = &self.filter;
                 def.grants
                     .retain(|g| !filter.is_default_public_schema_grant(g));
                 if def.grants.is_empty() && def.comment.is_none() {

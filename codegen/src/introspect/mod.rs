@@ -25,7 +25,7 @@ pub use filter::{Filter, PLATFORM_EXTENSIONS, SUPABASE_SCHEMAS, is_system_schema
 
 use crate::model::{Schema, Unsupported};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use tokio_postgres::types::ToSql;
+use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::{Client, Row};
 
 /// What [`introspect`] read.
@@ -328,17 +328,19 @@ impl Runner<'_> {
     pub(crate) async fn run(
         &self,
         query: &Query,
-        params: &[&(dyn ToSql + Sync)],
+        params: &[(&(dyn ToSql + Sync), Type)],
     ) -> Result<Vec<Row>, IntrospectError> {
         self.run_on(Lane::First, query, params).await
     }
 
-    /// Runs `query` with `params` on the session of `lane` (the first when there is only one).
+    /// Runs `query` with `params` (typed, so that the query needs no separate prepare round
+    /// trip and leaves no prepared statement behind) on the session of `lane` (the first when
+    /// there is only one).
     pub(crate) async fn run_on(
         &self,
         lane: Lane,
         query: &Query,
-        params: &[&(dyn ToSql + Sync)],
+        params: &[(&(dyn ToSql + Sync), Type)],
     ) -> Result<Vec<Row>, IntrospectError> {
         self.count.fetch_add(1, Ordering::Relaxed);
         let client = match (lane, self.second) {
@@ -346,7 +348,7 @@ impl Runner<'_> {
             _ => self.client,
         };
         client
-            .query(query.sql, params)
+            .query_typed(query.sql, params)
             .await
             .map_err(|source| IntrospectError::Query {
                 query: query.name,

@@ -18,7 +18,7 @@ use crate::model::{
 use std::collections::{BTreeSet, HashMap};
 use tokio_postgres::Row;
 
-impl Builder<'_> {
+impl Builder {
     pub(super) fn read_relations(&mut self, rows: &[Row]) -> Result<(), IntrospectError> {
         for row in rows {
             let mut r = RowReader::new(&Q_RELATIONS, row);

@@ -19,7 +19,7 @@ const TRIGGER_TYPE_UPDATE: i32 = 1 << 4;
 const TRIGGER_TYPE_TRUNCATE: i32 = 1 << 5;
 const TRIGGER_TYPE_INSTEAD: i32 = 1 << 6;
 
-impl Builder<'_> {
+impl Builder {
     pub(super) fn read_functions(&mut self, rows: &[Row]) -> Result<(), IntrospectError> {
         for row in rows {
             let mut r = RowReader::new(&Q_FUNCTIONS, row);

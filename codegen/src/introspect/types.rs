@@ -10,7 +10,7 @@ use super::{IntrospectError, Q_COLLATIONS, Q_TYPES};
 use crate::model::{Collation, CompositeType, Domain, EnumType, QualifiedName, SqlExpr};
 use tokio_postgres::Row;
 
-impl Builder<'_> {
+impl Builder {
     pub(super) fn read_collations(&mut self, rows: &[Row]) -> Result<(), IntrospectError> {
         for row in rows {
             let mut r = RowReader::new(&Q_COLLATIONS, row);
