@@ -921,13 +921,15 @@ impl CatalogQuery {
         governed: &Vec<u32>,
         platform: &Vec<u32>,
     ) -> Result<usize, tokio_postgres::Error> {
-        let params: Vec<&(dyn ToSql + Sync)> = match self.params {
+        // Typed parameters, one round trip each, as `introspect` sends them.
+        let oids = tokio_postgres::types::Type::OID_ARRAY;
+        let params: Vec<(&(dyn ToSql + Sync), tokio_postgres::types::Type)> = match self.params {
             0 => Vec::new(),
-            1 => vec![governed],
-            _ => vec![governed, platform],
+            1 => vec![(governed, oids)],
+            _ => vec![(governed, oids.clone()), (platform, oids)],
         };
         client
-            .query(&self.sql, &params)
+            .query_typed(&self.sql, &params)
             .await
             .map(|rows| rows.len())
     }
