@@ -4,6 +4,7 @@
 //! [`model::Schema`]; outputs (SQL, Rust, reports) are computed from it. See `DESIGN.md` and the
 //! README for the whole picture.
 
+pub mod cache;
 pub mod canonical;
 pub mod diagnostics;
 pub mod diff;

@@ -1652,3 +1652,41 @@ async fn the_audit_trail_says_who_changed_what() {
     assert!(!report.audited);
     assert!(report.differences.iter().all(|d| d.audit.is_empty()));
 }
+
+// ------------------------------------------------------------------------ declared-side cache
+
+/// The declared schema comes from the cache only when schema/ is byte for byte what it was:
+/// the second load of the same files is a cache hit (no `Loaded`), equal to the first; an edit
+/// of one file is a miss that loads the edited schema.
+#[test]
+fn the_declared_schema_is_cached_by_the_bytes_of_schema() {
+    // A table of its own, so that no other test has cached these exact files.
+    let table = format!("cache_probe_{}", fastrand::u64(..));
+    let file = |ty: &str| {
+        format!("[table.{table}.columns]\nid = {{ type = \"{ty}\", primary_key = true }}\n")
+    };
+    let project = Project::with_schema(
+        "cache",
+        None,
+        &[],
+        &[("99_probe.toml", file("bigint").as_str())],
+    );
+    let paths = project.paths();
+    let (first_loaded, first) = codegen::verify::declared_cached(&paths).unwrap();
+    assert!(first_loaded.is_some(), "new files: loaded, not cached");
+    let (second_loaded, second) = codegen::verify::declared_cached(&paths).unwrap();
+    assert!(second_loaded.is_none(), "the same files: from the cache");
+    assert_eq!(first, second);
+    let probe = |s: &codegen::model::Schema| {
+        s.tables
+            .iter()
+            .find(|(name, _)| name.name.as_str() == table)
+            .map(|(_, t)| t.columns[0].ty.to_string())
+            .unwrap()
+    };
+    assert_eq!(probe(&second), "bigint");
+    std::fs::write(paths.schema.join("99_probe.toml"), file("integer")).unwrap();
+    let (third_loaded, third) = codegen::verify::declared_cached(&paths).unwrap();
+    assert!(third_loaded.is_some(), "an edited file: loaded again");
+    assert_eq!(probe(&third), "integer");
+}

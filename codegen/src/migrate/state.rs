@@ -11,14 +11,12 @@
 use crate::introspect::Filter;
 use crate::model::Schema;
 use crate::source::{LoadOptions, SourceError, SqlSource, load_sql_files_on};
-use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Bumped when the cached format or the model changes meaning.
-const CACHE_FORMAT: &str = "migrations-state-v1";
+const CACHE_FORMAT: &str = "migrations-state-v2";
 
 /// One migration of `migrations/`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -143,25 +141,9 @@ pub struct State {
     pub migrations: usize,
 }
 
-#[derive(Serialize, Deserialize)]
-struct CacheEntry {
-    key: String,
-    schema: Schema,
-}
-
-/// Where snapshots are kept: `$CODEGEN_CACHE_DIR`, else `$XDG_CACHE_HOME/jobpilot-codegen`,
-/// else `~/.cache/jobpilot-codegen`, else the temporary directory.
+/// Where snapshots are kept (see [`crate::cache::dir`]).
 pub fn cache_dir() -> PathBuf {
-    if let Some(d) = std::env::var_os("CODEGEN_CACHE_DIR") {
-        return PathBuf::from(d);
-    }
-    if let Some(d) = std::env::var_os("XDG_CACHE_HOME") {
-        return PathBuf::from(d).join("jobpilot-codegen");
-    }
-    if let Some(home) = std::env::var_os("HOME") {
-        return PathBuf::from(home).join(".cache").join("jobpilot-codegen");
-    }
-    std::env::temp_dir().join("jobpilot-codegen")
+    crate::cache::dir()
 }
 
 async fn server_version(server: &pgkit::Server) -> Result<String, StateError> {
@@ -189,28 +171,24 @@ async fn server_version(server: &pgkit::Server) -> Result<String, StateError> {
 
 /// The cache key of replaying `files` on a server of `version`.
 fn cache_key(files: &[SqlSource], version: &str) -> String {
-    let mut h = Sha256::new();
-    for part in [
-        CACHE_FORMAT,
-        env!("CARGO_PKG_VERSION"),
-        version,
-        pgkit::supabase_bootstrap_sql(),
-    ] {
-        h.update(part.as_bytes());
-        h.update([0]);
+    let names: Vec<String> = files
+        .iter()
+        .map(|f| {
+            f.path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        })
+        .collect();
+    let mut parts: Vec<&[u8]> = vec![
+        version.as_bytes(),
+        pgkit::supabase_bootstrap_sql().as_bytes(),
+    ];
+    for (name, f) in names.iter().zip(files) {
+        parts.push(name.as_bytes());
+        parts.push(f.text.as_bytes());
     }
-    for f in files {
-        let name = f
-            .path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        h.update(name.as_bytes());
-        h.update([0]);
-        h.update(f.text.as_bytes());
-        h.update([0]);
-    }
-    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    crate::cache::key(CACHE_FORMAT, parts)
 }
 
 /// Reads the up scripts of `dir`, in version order.
@@ -234,32 +212,16 @@ pub async fn state_of(
 ) -> Result<State, StateError> {
     let started = Instant::now();
     let key = cache_key(files, &server_version(server).await?);
-    let path = cache_dir().join(format!("{key}.json"));
-    if let Ok(text) = std::fs::read_to_string(&path)
-        && let Ok(entry) = serde_json::from_str::<CacheEntry>(&text)
-        && entry.key == key
-    {
+    if let Some(schema) = crate::cache::read::<Schema>(&key) {
         return Ok(State {
-            schema: entry.schema,
+            schema,
             replayed: false,
             elapsed: started.elapsed(),
             migrations: files.len(),
         });
     }
     let schema = replay(server, files).await?;
-    // The cache is an optimisation: failing to write it is not an error.
-    let entry = CacheEntry {
-        key: key.clone(),
-        schema: schema.clone(),
-    };
-    if let Ok(text) = serde_json::to_string(&entry)
-        && std::fs::create_dir_all(cache_dir()).is_ok()
-    {
-        let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-        if std::fs::write(&tmp, text).is_ok() {
-            let _ = std::fs::rename(&tmp, &path);
-        }
-    }
+    crate::cache::write(&key, &schema);
     Ok(State {
         schema,
         replayed: true,

@@ -297,6 +297,52 @@ pub fn declared(paths: &Paths) -> Result<(Loaded, crate::model::Schema), Project
     Ok((loaded, schema))
 }
 
+/// The version of the declared-schema cache entries (see [`declared_cached`]).
+const DECLARED_CACHE_FORMAT: &str = "verify-declared-v1";
+
+/// [`declared`], from the local cache ([`crate::cache`]) when `schema/`'s `*.toml` files and
+/// its lock are byte for byte those of an earlier run; `Loaded` (the declarations' file
+/// positions, for the report) is `None` then, and loaded only when there is a difference to
+/// locate. A cache entry is written only after a successful load, so a schema that does not
+/// load (or validate) never comes from the cache.
+pub fn declared_cached(
+    paths: &Paths,
+) -> Result<(Option<Loaded>, crate::model::Schema), ProjectError> {
+    let key = declared_cache_key(paths);
+    if let Some(key) = &key
+        && let Some(schema) = crate::cache::read(key)
+    {
+        return Ok((None, schema));
+    }
+    let (loaded, schema) = declared(paths)?;
+    if let Some(key) = &key {
+        crate::cache::write(key, &schema);
+    }
+    Ok((Some(loaded), schema))
+}
+
+/// The cache key of the declared schema: the name and bytes of every `*.toml` file of
+/// `schema/` (the files `load_dir` reads) and of the lock; `None` when one cannot be read (the
+/// full load then reports why).
+fn declared_cache_key(paths: &Paths) -> Option<String> {
+    let mut files: Vec<(String, Vec<u8>)> = Vec::new();
+    for entry in std::fs::read_dir(&paths.schema).ok()? {
+        let path = entry.ok()?.path();
+        if path.extension().is_some_and(|e| e == "toml") && path.is_file() {
+            let name = path.file_name()?.to_string_lossy().into_owned();
+            files.push((name, std::fs::read(&path).ok()?));
+        }
+    }
+    files.sort();
+    let lock = std::fs::read(paths.lock_file()).ok()?;
+    let mut parts: Vec<&[u8]> = vec![&lock];
+    for (name, bytes) in &files {
+        parts.push(name.as_bytes());
+        parts.push(bytes);
+    }
+    Some(crate::cache::key(DECLARED_CACHE_FORMAT, parts))
+}
+
 /// Verifies the database at `url` against the project at `paths`.
 pub async fn verify(
     url: &str,
@@ -308,7 +354,7 @@ pub async fn verify(
     let project = paths.clone();
     let declared_side = async {
         tokio::task::spawn_blocking(move || -> Result<_, VerifyError> {
-            let (loaded, declared) = declared(&project)?;
+            let (loaded, declared) = declared_cached(&project)?;
             let ignore = IgnoreList::read(&project.schema)?;
             Ok((loaded, declared, ignore))
         })
@@ -326,14 +372,14 @@ pub async fn verify(
             }
         })?;
     Ok(build_report(
-        &loaded, declared, live, history, &ignore, url, paths, options,
+        loaded, declared, live, history, &ignore, url, paths, options,
     ))
 }
 
 /// The report from what was read (the part of [`verify`] without I/O).
 #[allow(clippy::too_many_arguments)]
 fn build_report(
-    loaded: &Loaded,
+    loaded: Option<Loaded>,
     mut declared: crate::model::Schema,
     (live, log): (Introspection, Option<Vec<audit::AuditEntry>>),
     history: Option<History>,
@@ -347,8 +393,18 @@ fn build_report(
     ignored.extend(normalize::prune(&mut live_schema, ignore));
     let platform_grants = normalize::supabase_defaults(&declared, &mut live_schema);
     let mut differences = compare(&declared, &live_schema);
+    // The declarations' positions, loaded now when the declared schema came from the cache
+    // (the same bytes loaded before, so this does not fail but for a file changed meanwhile:
+    // the differences are then reported without a position).
+    let loaded = match loaded {
+        Some(l) => Some(l),
+        None if !differences.is_empty() => project::load_schema(paths).ok(),
+        None => None,
+    };
     for d in &mut differences {
-        d.location = locate(loaded, paths, &d.origins);
+        d.location = loaded
+            .as_ref()
+            .and_then(|loaded| locate(loaded, paths, &d.origins));
         if let Some(log) = &log {
             d.audit = audit::entries_for(d, log);
         }
