@@ -45,6 +45,7 @@ fn checked_in_crate_is_what_generate_writes_now() {
             "models.rs",
             "repos.rs",
             "db.rs",
+            "storage.rs",
             "lib.rs"
         ]
     );

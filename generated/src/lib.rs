@@ -4,8 +4,9 @@
 //! JobPilot's typed database layer, generated from `schema/` by `codegen generate`: one row,
 //! insert and patch struct per table ([`models`]), typed ids ([`ids`]), PostgreSQL enums
 //! ([`enums`]), one repository per table ([`repos`]) and the connection pool and transaction
-//! helpers of ADR-2 ([`db`]), all re-exported here. Do not edit: change `schema/` and run
-//! `codegen generate`.
+//! helpers of ADR-2 ([`db`]), all re-exported here; the Supabase Storage client with a typed
+//! handle per bucket ([`storage`]; [`Storage`], [`StorageConfig`] and [`StorageError`] are
+//! re-exported here). Do not edit: change `schema/` and run `codegen generate`.
 #![cfg_attr(rustfmt, rustfmt::skip)]
 
 pub mod enums;
@@ -13,9 +14,11 @@ pub mod ids;
 pub mod models;
 pub mod repos;
 pub mod db;
+pub mod storage;
 
 pub use enums::*;
 pub use ids::*;
 pub use models::*;
 pub use repos::*;
 pub use db::*;
+pub use storage::{Storage, StorageConfig, StorageError};

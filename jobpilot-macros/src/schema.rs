@@ -86,7 +86,7 @@ mod tests {
         };
         let inline = render_dir(&root.join("schema"), "schema").unwrap();
         let expanded: syn::File = syn::parse2(inline).unwrap();
-        for module in ["enums", "ids", "models", "repos", "db"] {
+        for module in ["enums", "ids", "models", "repos", "db", "storage"] {
             let name = format!("{module}.rs");
             let path = root.join("generated/src").join(&name);
             let on_disk = std::fs::read_to_string(&path).unwrap();

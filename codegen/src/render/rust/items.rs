@@ -95,8 +95,8 @@ impl ColumnItem<'_> {
     }
 }
 
-/// Names generated code uses unqualified from the prelude, and the types of `db.rs` that the
-/// crate re-exports at its top: an item with one of them would shadow it.
+/// Names generated code uses unqualified from the prelude, and the types of `db.rs` and
+/// `storage.rs` that the crate re-exports at its top: an item with one of them would shadow it.
 const RESERVED_TYPE_NAMES: &[&str] = &[
     "Option",
     "Some",
@@ -112,6 +112,9 @@ const RESERVED_TYPE_NAMES: &[&str] = &[
     "DbOptions",
     "DbError",
     "Page",
+    "Storage",
+    "StorageConfig",
+    "StorageError",
 ];
 
 /// Names a schema's module may not take: the crate's own modules, and crates the generated
@@ -122,12 +125,19 @@ const RESERVED_MODULE_NAMES: &[&str] = &[
     "models",
     "repos",
     "db",
+    "storage",
     "chrono",
     "uuid",
     "serde",
     "serde_json",
     "sqlx",
     "rust_decimal",
+    "reqwest",
+    "bytes",
+    "futures_util",
+    "tokio",
+    "tokio_util",
+    "fastrand",
     "std",
     "core",
     "alloc",

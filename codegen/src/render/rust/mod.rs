@@ -1,5 +1,6 @@
 //! Rust rendering: the IR ([`Schema`]) as the source of the `generated/` crate (`jobpilot-db`):
-//! models, typed ids and enums, one `TokenStream` per file.
+//! models, typed ids and enums, repositories, the connection pool and the Storage client, one
+//! `TokenStream` per file.
 //!
 //! [`render_crate`] is the one code path: `codegen generate` and `codegen check` format its
 //! tokens with prettyplease ([`format_file`], deterministic, no rustfmt binary) and
@@ -14,6 +15,7 @@ pub mod items;
 pub mod models;
 pub mod repos;
 pub mod scope;
+pub mod storage;
 pub mod type_map;
 
 pub use ids::{IdItem, TypedIds};
@@ -98,6 +100,19 @@ pub enum RustRenderError {
         /// The name.
         name: String,
     },
+    /// A bucket's Rust name (its `Storage` method or `BucketSpec` constant) is taken.
+    #[error(
+        "bucket `{bucket}` would get the Rust name `{name}`, which is {taken}; Rust names of \
+         buckets come from their ids (in snake_case and upper case): rename the bucket"
+    )]
+    BucketName {
+        /// The bucket's id.
+        bucket: String,
+        /// The Rust name.
+        name: String,
+        /// What has it already.
+        taken: String,
+    },
     /// Generated tokens do not parse (a bug of the renderer).
     #[error("internal error: {file} does not parse as Rust: {message}")]
     Syntax {
@@ -109,7 +124,7 @@ pub enum RustRenderError {
 }
 
 /// Every file of the generated crate's `src/`, as tokens: `enums.rs`, `ids.rs`, `models.rs`,
-/// `repos.rs`, `db.rs` and `lib.rs` (which declares and re-exports them).
+/// `repos.rs`, `db.rs`, `storage.rs` and `lib.rs` (which declares and re-exports them).
 pub fn render_crate(
     schema: &Schema,
     _options: &RustOptions,
@@ -153,6 +168,11 @@ fn module_files(items: &CrateItems<'_>) -> Result<Vec<GeneratedFile>, RustRender
             module: Some(Module::Db),
             tokens: db::render(items)?,
         },
+        GeneratedFile {
+            name: "storage.rs".into(),
+            module: Some(Module::Storage),
+            tokens: storage::render(items)?,
+        },
     ];
     Ok(files)
 }
@@ -178,8 +198,10 @@ fn crate_root(
             "JobPilot's typed database layer, generated from `schema/` by `codegen generate`: \
              one row, insert and patch struct per table ([`models`]), typed ids ([`ids`]), \
              PostgreSQL enums ([`enums`]), one repository per table ([`repos`]) and the \
-             connection pool and transaction helpers of ADR-2 ([`db`]), all re-exported here. \
-             Do not edit: change `schema/` and run `codegen generate`.",
+             connection pool and transaction helpers of ADR-2 ([`db`]), all re-exported here; \
+             the Supabase Storage client with a typed handle per bucket ([`storage`]; \
+             [`Storage`], [`StorageConfig`] and [`StorageError`] are re-exported here). Do not \
+             edit: change `schema/` and run `codegen generate`.",
         ));
     }
     let mut modules = Vec::new();
@@ -194,16 +216,21 @@ fn crate_root(
         });
         modules.push((module, name));
     }
-    // Glob re-exports of the modules that have `public` items at their top.
+    // Glob re-exports of the modules that have `public` items at their top. The storage
+    // client's many small types stay in their module (a `downloads` table's `Download` must
+    // not clash with them); its three entry points are re-exported by name.
     let top_level = |module: Module| match module {
         Module::Enums => items.enums.iter().any(|e| e.path.schema.is_none()),
         Module::Ids => items.ids.iter().any(|i| i.path.schema.is_none()),
         Module::Models | Module::Repos => items.tables.iter().any(|t| t.path.schema.is_none()),
         Module::Db => true,
+        Module::Storage => false,
     };
     for (module, name) in &modules {
         if top_level(*module) {
             out.extend(quote!(pub use #name::*;));
+        } else if *module == Module::Storage {
+            out.extend(quote!(pub use #name::{Storage, StorageConfig, StorageError};));
         }
     }
     // Which module holds items of which non-public schema.
@@ -275,8 +302,20 @@ enum ItemKind {
 /// The item a (trimmed) line starts, if it starts one.
 fn item_start(line: &str) -> Option<ItemKind> {
     const STARTS: &[&str] = &[
-        "///", "#[", "pub ", "impl ", "impl<", "fn ", "use ", "mod ", "const ", "enum ", "struct ",
-        "type ", "trait ",
+        "///",
+        "#[",
+        "pub ",
+        "impl ",
+        "impl<",
+        "fn ",
+        "async fn ",
+        "use ",
+        "mod ",
+        "const ",
+        "enum ",
+        "struct ",
+        "type ",
+        "trait ",
     ];
     if !STARTS.iter().any(|s| line.starts_with(s)) {
         return None;
@@ -346,10 +385,13 @@ mod tests {
     use crate::model::{Column, EnumType, PgType, PrimaryKey, QualifiedName, Table};
     use crate::render::fixture;
 
+    /// Every file but `storage.rs`, whose fixed part is the same for every schema (its buckets
+    /// are snapshotted by `storage::tests`).
     fn all_text(schema: &Schema) -> String {
         render_files(schema, &RustOptions::default())
             .unwrap()
             .into_iter()
+            .filter(|(name, _)| name != "storage.rs")
             .map(|(name, text)| format!("==> {name} <==\n{text}"))
             .collect::<Vec<_>>()
             .join("\n")
@@ -413,7 +455,7 @@ mod tests {
     fn rendering_is_deterministic_and_formatting_is_a_fixed_point() {
         let (schema, _) = every_field_hinted();
         let files = render_crate(&schema, &RustOptions::default()).unwrap();
-        assert_eq!(files.len(), 6);
+        assert_eq!(files.len(), 7);
         for f in files {
             let once = format_file(&f, &RustOptions::default()).unwrap();
             let again = format_file(&f, &RustOptions::default()).unwrap();
@@ -471,7 +513,10 @@ mod tests {
                 _ => None,
             })
             .collect();
-        assert_eq!(modules, ["enums", "ids", "models", "repos", "db"]);
+        assert_eq!(
+            modules,
+            ["enums", "ids", "models", "repos", "db", "storage"]
+        );
         // The same tokens as the files, module by module.
         let files = render_crate(&schema, &RustOptions::default()).unwrap();
         let models = files.iter().find(|f| f.name == "models.rs").unwrap();

@@ -24,6 +24,8 @@ pub enum Module {
     Repos,
     /// `db.rs`: connecting (ADR-2), transactions, pages.
     Db,
+    /// `storage.rs`: the Supabase Storage client.
+    Storage,
 }
 
 impl Module {
@@ -35,6 +37,7 @@ impl Module {
             Module::Models => "models",
             Module::Repos => "repos",
             Module::Db => "db",
+            Module::Storage => "storage",
         }
     }
 }
@@ -270,7 +273,7 @@ fn path_traits(path: &TypePath) -> Traits {
                 serde: true,
                 ..Traits::NONE
             },
-            Module::Models | Module::Repos | Module::Db => Traits::NONE,
+            Module::Models | Module::Repos | Module::Db | Module::Storage => Traits::NONE,
         },
     }
 }
