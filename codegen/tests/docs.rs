@@ -7,19 +7,15 @@
 // Tests may panic: that is how they fail.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
+use common::{ProjectCopy, codegen, repo_root, text};
+
 use codegen::docs::{self, DocsSource, graph, layout};
 use codegen::model::{QualifiedName, Schema};
 use codegen::project::Paths;
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_default()
-}
+use std::process::Output;
 
 fn jobpilot() -> Schema {
     codegen::project::load_schema(&Paths::at(repo_root()))
@@ -459,61 +455,6 @@ fn svg_text_fits_its_box() {
 
 // ---------------------------------------------------------------- the CLI
 
-fn codegen(root: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_codegen"))
-        .arg("--root")
-        .arg(root)
-        .args(args)
-        .env("NO_COLOR", "1")
-        .env_remove("DATABASE_URL")
-        .output()
-        .expect("run codegen")
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
-}
-
-/// A copy of the project (schema/, migrations/, generated/, docs/), removed on drop.
-struct Project(PathBuf);
-
-impl Project {
-    fn new(tag: &str) -> Project {
-        let dir = std::env::temp_dir().join(format!(
-            "jp_docs_{tag}_{}_{}",
-            std::process::id(),
-            fastrand::u64(..)
-        ));
-        for sub in ["schema", "migrations", "generated", "docs"] {
-            copy_dir(&repo_root().join(sub), &dir.join(sub));
-        }
-        Project(dir)
-    }
-}
-
-impl Drop for Project {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 #[test]
 fn check_fails_when_docs_are_stale_or_missing_and_docs_fixes_it() {
     // Only the docs/ lines are asserted: the rest of `check` has its own tests.
@@ -524,7 +465,7 @@ fn check_fails_when_docs_are_stale_or_missing_and_docs_fixes_it() {
             .map(str::to_owned)
             .collect()
     };
-    let p = Project::new("stale");
+    let p = ProjectCopy::new("stale");
     let out = codegen(&p.0, &["check"]);
     assert_eq!(docs_lines(&out), Vec::<String>::new(), "{}", text(&out));
 
@@ -573,7 +514,7 @@ fn check_fails_when_docs_are_stale_or_missing_and_docs_fixes_it() {
 
 #[test]
 fn docs_reports_schema_errors_and_writes_nothing() {
-    let p = Project::new("broken");
+    let p = ProjectCopy::new("broken");
     std::fs::remove_dir_all(p.0.join("docs")).unwrap();
     let file = p.0.join("schema/20_jobs.toml");
     let broken = std::fs::read_to_string(&file).unwrap()

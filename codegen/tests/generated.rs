@@ -6,17 +6,12 @@
 // Tests may panic: that is how they fail.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
+use common::{ProjectCopy, codegen, repo_root, text};
+
 use codegen::project::{self, Paths};
 use codegen::render::rust::{RustOptions, render_files};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_default()
-}
 
 /// Snapshots without the fingerprint, so that they change only when the Rust does.
 #[test]
@@ -59,64 +54,9 @@ fn checked_in_crate_is_what_generate_writes_now() {
     }
 }
 
-fn codegen(root: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_codegen"))
-        .arg("--root")
-        .arg(root)
-        .args(args)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("run codegen")
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
-}
-
-/// A copy of the project's schema/, migrations/, generated/ and docs/ (every derived file is
-/// checked) in a fresh directory, removed on drop.
-struct Copy(PathBuf);
-
-impl Copy {
-    fn new(tag: &str) -> Copy {
-        let dir = std::env::temp_dir().join(format!(
-            "jp_generated_{tag}_{}_{}",
-            std::process::id(),
-            fastrand::u64(..)
-        ));
-        for sub in ["schema", "migrations", "generated", "docs"] {
-            copy_dir(&repo_root().join(sub), &dir.join(sub));
-        }
-        Copy(dir)
-    }
-}
-
-impl Drop for Copy {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 #[test]
 fn check_fails_when_a_generated_file_is_stale_or_missing() {
-    let copy = Copy::new("stale");
+    let copy = ProjectCopy::new("stale");
     let out = codegen(&copy.0, &["check"]);
     assert!(
         out.status.success(),
@@ -148,7 +88,7 @@ fn check_fails_when_a_generated_file_is_stale_or_missing() {
 
 #[test]
 fn check_warns_about_files_generate_does_not_produce_and_generate_removes_them() {
-    let copy = Copy::new("extra");
+    let copy = ProjectCopy::new("extra");
     let leftover = copy.0.join("generated/src/leftover.rs");
     std::fs::write(&leftover, "// a table that was dropped\n").unwrap();
 
