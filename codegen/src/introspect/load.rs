@@ -183,7 +183,7 @@ pub(super) async fn load(
             Builder::read_functions as Reader,
         ),
         (
-            Lane::Second,
+            Lane::First,
             &Q_ACL,
             &by_governed[..],
             Builder::read_acl as Reader,

@@ -2,7 +2,7 @@
 -- in order. Collation and operator class are given only when they are not the default.
 SELECT i.indexrelid AS index,
        k.ord::pg_catalog.int4 AS position,
-       a.attname::pg_catalog.text AS column_name,
+       a.name AS column_name,
        CASE WHEN k.attnum = 0
             THEN pg_catalog.pg_get_indexdef(i.indexrelid, k.ord::pg_catalog.int4, false)
        END AS expression,
@@ -19,15 +19,28 @@ CROSS JOIN LATERAL ROWS FROM (pg_catalog.unnest(i.indkey::pg_catalog.int2[]),
                               pg_catalog.unnest(i.indcollation::pg_catalog.oid[]),
                               pg_catalog.unnest(i.indoption::pg_catalog.int2[]))
     WITH ORDINALITY AS k(attnum, opclass, coll, opt, ord)
-LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
--- The index's own attribute has the key's type; its default collation is what an expression key
--- gets without COLLATE.
-LEFT JOIN pg_catalog.pg_attribute ia ON ia.attrelid = i.indexrelid AND ia.attnum = k.ord
-LEFT JOIN pg_catalog.pg_type it ON it.oid = ia.atttypid
+-- The key column's name, and the collation a key gets without COLLATE: its column's, or for an
+-- expression key the default collation of its type (the type of the index's own attribute).
+-- Scalar subqueries, one index probe each, rather than joins, which hashed all of pg_attribute
+-- twice.
+CROSS JOIN LATERAL (
+    SELECT (SELECT ta.attname::pg_catalog.text
+            FROM pg_catalog.pg_attribute ta
+            WHERE ta.attrelid = i.indrelid AND ta.attnum = k.attnum) AS name,
+           CASE WHEN k.coll = 0 THEN 0::pg_catalog.oid
+                WHEN k.attnum <> 0
+                THEN (SELECT ta.attcollation
+                      FROM pg_catalog.pg_attribute ta
+                      WHERE ta.attrelid = i.indrelid AND ta.attnum = k.attnum)
+                ELSE (SELECT t.typcollation
+                      FROM pg_catalog.pg_attribute ia
+                      JOIN pg_catalog.pg_type t ON t.oid = ia.atttypid
+                      WHERE ia.attrelid = i.indexrelid AND ia.attnum = k.ord)
+           END AS default_collation) a
 LEFT JOIN pg_catalog.pg_collation co
        ON co.oid = k.coll
       AND k.coll <> 0
-      AND k.coll <> COALESCE(a.attcollation, it.typcollation)
+      AND k.coll <> a.default_collation
 LEFT JOIN pg_catalog.pg_namespace cn ON cn.oid = co.collnamespace
 LEFT JOIN pg_catalog.pg_opclass oc ON oc.oid = k.opclass
 LEFT JOIN pg_catalog.pg_namespace ocn ON ocn.oid = oc.opcnamespace
