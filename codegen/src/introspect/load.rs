@@ -165,13 +165,13 @@ pub(super) async fn load(
             Builder::read_index_keys as Reader,
         ),
         (
-            Lane::First,
+            Lane::Second,
             &Q_TRIGGERS,
             &by_both[..],
             Builder::read_triggers as Reader,
         ),
         (
-            Lane::First,
+            Lane::Second,
             &Q_POLICIES,
             &by_both[..],
             Builder::read_policies as Reader,
