@@ -18,7 +18,7 @@ use std::sync::Arc;
 use tokio_postgres::Client;
 use tokio_postgres::error::{DbError, ErrorPosition, SqlState};
 
-use crate::introspect::{Filter, IntrospectError, Introspection, introspect};
+use crate::introspect::{Filter, IntrospectError, Introspection, introspect_parallel};
 use crate::model::Unsupported;
 use crate::sqlscript::{self, SplitError, Statement};
 
@@ -395,7 +395,9 @@ pub async fn load_sql_files_on(
             });
         }
     }
-    let found = introspect(&client, &options.filter).await?;
+    // Read back on two sessions sharing one snapshot (`introspect_parallel`).
+    let second = db.connect().await?;
+    let found = introspect_parallel(&client, &second, &options.filter).await?;
     if !found.unsupported.is_empty() {
         return Err(SourceError::Unsupported(found.unsupported));
     }

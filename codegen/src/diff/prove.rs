@@ -7,7 +7,7 @@
 //! file on disk.
 
 use super::{DiffOptions, Loss, Plan, diff};
-use crate::introspect::{Filter, IntrospectError, introspect};
+use crate::introspect::{Filter, IntrospectError, introspect_parallel};
 use crate::model::{PgType, QualifiedName, Schema, Table};
 use crate::render::{quote_literal, render_schema, table_order};
 use std::collections::BTreeMap;
@@ -70,8 +70,10 @@ pub struct Proof {
 /// A scratch database in a known state, on which plans are proven one after the other (the up
 /// plan, then the down plans back).
 pub struct ProofDb {
-    // Declared before `db`, so the connection closes before the guard drops the database.
+    // Declared before `db`, so the connections close before the guard drops the database.
     client: Client,
+    /// A second session, for reading the catalogs on two sessions (`introspect_parallel`).
+    second: Client,
     _db: pgkit::TempDb,
     filter: Filter,
     /// The seeded rows, by table.
@@ -96,10 +98,12 @@ impl ProofDb {
             db.apply_bootstrap().await?;
         }
         let client = db.connect().await?;
+        let second = db.connect().await?;
         build(&client, from).await?;
         let seeded = seed(&client, from, to).await?;
         Ok(ProofDb {
             client,
+            second,
             _db: db,
             filter: filter.clone(),
             seeded,
@@ -138,13 +142,13 @@ impl ProofDb {
                 client.batch_execute("COMMIT").await?;
             }
             if chunks.len() > 1 {
-                states.push(introspect(client, &self.filter).await?.schema);
+                states.push(self.introspect().await?);
             }
         }
         let result = match states.last() {
             Some(s) if chunks.len() > 1 => s.clone(),
             _ => {
-                let s = introspect(client, &self.filter).await?.schema;
+                let s = self.introspect().await?;
                 states.push(s.clone());
                 s
             }
@@ -183,6 +187,13 @@ impl ProofDb {
             .collect();
         self.state = result;
         Ok(states)
+    }
+
+    /// Reads the scratch database back.
+    async fn introspect(&self) -> Result<Schema, IntrospectError> {
+        Ok(introspect_parallel(&self.client, &self.second, &self.filter)
+            .await?
+            .schema)
     }
 
     /// The tables seeded with a row.
