@@ -143,7 +143,12 @@ impl Schema {
     /// The schema without what exists only in declarations (Rust hints, `renamed_from`,
     /// `renamed_labels`): the part that two descriptions of the same database must agree on.
     pub fn database_view(&self) -> Schema {
-        let mut s = self.clone();
+        self.clone().into_database_view()
+    }
+
+    /// [`Schema::database_view`] of a schema that is not needed any more (no copy).
+    pub fn into_database_view(self) -> Schema {
+        let mut s = self;
         for table in s.tables.values_mut() {
             table.rust = TableRustHints::default();
             table.renamed_from = None;

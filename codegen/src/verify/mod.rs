@@ -293,7 +293,7 @@ pub enum VerifyError {
 pub fn declared(paths: &Paths) -> Result<(Loaded, crate::model::Schema), ProjectError> {
     let loaded = project::load_schema(paths)?;
     let lock = project::read_lock(paths)?;
-    let schema = project::canonical_schema(&loaded, &lock)?.database_view();
+    let schema = project::canonical_schema(&loaded, &lock)?.into_database_view();
     Ok((loaded, schema))
 }
 
@@ -388,7 +388,7 @@ fn build_report(
     paths: &Paths,
     options: &VerifyOptions,
 ) -> Report {
-    let mut live_schema = live.schema.database_view();
+    let mut live_schema = live.schema.into_database_view();
     let mut ignored = normalize::prune(&mut declared, ignore);
     ignored.extend(normalize::prune(&mut live_schema, ignore));
     let platform_grants = normalize::supabase_defaults(&declared, &mut live_schema);
