@@ -27,9 +27,27 @@ pub fn dir() -> PathBuf {
     std::env::temp_dir().join("jobpilot-codegen")
 }
 
-/// A key: the SHA-256 (hex) of `format`, the toolkit's version and every part, each part
+/// How many entries of one kind are kept: writing one removes the oldest beyond this, so the
+/// cache does not grow without end (an entry of a big schema is megabytes).
+pub const KEEP: usize = 16;
+
+/// The key of an entry: its kind (`format`, which also versions the entry's shape) and a hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Key {
+    format: &'static str,
+    hash: String,
+}
+
+impl Key {
+    /// The entry's file name: `<format>-<hash>.json`.
+    fn file_name(&self) -> String {
+        format!("{}-{}.json", self.format, self.hash)
+    }
+}
+
+/// A key: `format` and the SHA-256 (hex) of the toolkit's version and every part, each part
 /// delimited so that moving bytes from one part to the next changes the key.
-pub fn key<'a>(format: &str, parts: impl IntoIterator<Item = &'a [u8]>) -> String {
+pub fn key<'a>(format: &'static str, parts: impl IntoIterator<Item = &'a [u8]>) -> Key {
     let mut h = Sha256::new();
     let mut add = |part: &[u8]| {
         h.update((part.len() as u64).to_le_bytes());
@@ -40,20 +58,22 @@ pub fn key<'a>(format: &str, parts: impl IntoIterator<Item = &'a [u8]>) -> Strin
     for part in parts {
         add(part);
     }
-    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    let hash = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    Key { format, hash }
 }
 
 /// The entry of `key`, when there is a readable one.
-pub fn read<T: DeserializeOwned>(key: &str) -> Option<T> {
-    let text = std::fs::read(dir().join(format!("{key}.json"))).ok()?;
+pub fn read<T: DeserializeOwned>(key: &Key) -> Option<T> {
+    let text = std::fs::read(dir().join(key.file_name())).ok()?;
     let entry: Entry<T> = serde_json::from_slice(&text).ok()?;
-    (entry.key == key).then_some(entry.value)
+    (entry.key == key.hash).then_some(entry.value)
 }
 
-/// Stores `value` as the entry of `key` (best effort).
-pub fn write<T: Serialize>(key: &str, value: &T) {
+/// Stores `value` as the entry of `key` (best effort), then removes the oldest entries of the
+/// same kind beyond [`KEEP`].
+pub fn write<T: Serialize>(key: &Key, value: &T) {
     let entry = Entry {
-        key: key.to_owned(),
+        key: key.hash.clone(),
         value,
     };
     let dir = dir();
@@ -63,10 +83,35 @@ pub fn write<T: Serialize>(key: &str, value: &T) {
     if std::fs::create_dir_all(&dir).is_err() {
         return;
     }
-    let path = dir.join(format!("{key}.json"));
+    let path = dir.join(key.file_name());
     let tmp = path.with_extension(format!("tmp{}", std::process::id()));
     if std::fs::write(&tmp, text).is_ok() && std::fs::rename(&tmp, &path).is_err() {
         let _ = std::fs::remove_file(&tmp);
+    }
+    evict(&dir, key.format);
+}
+
+/// Removes the oldest entries of kind `format` in `dir` beyond [`KEEP`] (by modification time).
+fn evict(dir: &std::path::Path, format: &str) {
+    let prefix = format!("{format}-");
+    let Ok(read) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut entries: Vec<(std::time::SystemTime, PathBuf)> = read
+        .filter_map(Result::ok)
+        .filter(|e| {
+            let name = e.file_name();
+            let name = name.to_string_lossy();
+            name.starts_with(&prefix) && name.ends_with(".json")
+        })
+        .filter_map(|e| Some((e.metadata().ok()?.modified().ok()?, e.path())))
+        .collect();
+    if entries.len() <= KEEP {
+        return;
+    }
+    entries.sort_by_key(|e| std::cmp::Reverse(e.0));
+    for (_, path) in entries.into_iter().skip(KEEP) {
+        let _ = std::fs::remove_file(path);
     }
 }
 
@@ -90,5 +135,41 @@ mod tests {
         assert_ne!(k(&[b"ab", b"c"]), k(&[b"a", b"bc"]));
         assert_ne!(k(&[b"ab", b"c"]), k(&[b"ab", b"d"]));
         assert_ne!(key("test-v1", [&b"x"[..]]), key("test-v2", [&b"x"[..]]));
+    }
+
+    #[test]
+    fn eviction_keeps_the_newest_entries_of_one_kind_only() {
+        let dir = std::env::temp_dir().join(format!("jp_cache_evict_{}", fastrand::u64(..)));
+        std::fs::create_dir_all(&dir).unwrap();
+        let old = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+        for i in 0..KEEP + 3 {
+            let path = dir.join(format!("kind-a-{i:04}.json"));
+            std::fs::write(&path, "{}").unwrap();
+            // The first three are the oldest.
+            let when = if i < 3 {
+                old
+            } else {
+                std::time::SystemTime::now()
+            };
+            std::fs::File::options()
+                .write(true)
+                .open(&path)
+                .unwrap()
+                .set_modified(when)
+                .unwrap();
+        }
+        std::fs::write(dir.join("other-0000.json"), "{}").unwrap();
+        evict(&dir, "kind-a");
+        let mut left: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        assert_eq!(left.len(), KEEP + 1, "{left:?}");
+        for i in 0..3 {
+            assert!(!left.contains(&format!("kind-a-{i:04}.json")), "{left:?}");
+        }
+        assert!(left.contains(&"other-0000.json".to_owned()));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

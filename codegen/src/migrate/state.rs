@@ -170,7 +170,7 @@ async fn server_version(server: &pgkit::Server) -> Result<String, StateError> {
 }
 
 /// The cache key of replaying `files` on a server of `version`.
-fn cache_key(files: &[SqlSource], version: &str) -> String {
+fn cache_key(files: &[SqlSource], version: &str) -> crate::cache::Key {
     let names: Vec<String> = files
         .iter()
         .map(|f| {

@@ -324,7 +324,7 @@ pub fn declared_cached(
 /// The cache key of the declared schema: the name and bytes of every `*.toml` file of
 /// `schema/` (the files `load_dir` reads) and of the lock; `None` when one cannot be read (the
 /// full load then reports why).
-fn declared_cache_key(paths: &Paths) -> Option<String> {
+fn declared_cache_key(paths: &Paths) -> Option<crate::cache::Key> {
     let mut files: Vec<(String, Vec<u8>)> = Vec::new();
     for entry in std::fs::read_dir(&paths.schema).ok()? {
         let path = entry.ok()?.path();
