@@ -191,9 +191,11 @@ impl ProofDb {
 
     /// Reads the scratch database back.
     async fn introspect(&self) -> Result<Schema, IntrospectError> {
-        Ok(introspect_parallel(&self.client, &self.second, &self.filter)
-            .await?
-            .schema)
+        Ok(
+            introspect_parallel(&self.client, &self.second, &self.filter)
+                .await?
+                .schema,
+        )
     }
 
     /// The tables seeded with a row.
