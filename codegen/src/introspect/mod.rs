@@ -157,23 +157,34 @@ impl Sessions {
         config: &tokio_postgres::Config,
         timeout: std::time::Duration,
     ) -> Result<Sessions, ConnectError> {
-        let connect = || tokio::time::timeout(timeout, config.connect(tokio_postgres::NoTls));
-        let (first, second) = tokio::join!(connect(), connect());
-        let (first, connection) = first
-            .map_err(|_| ConnectError::Timeout(timeout))?
-            .map_err(ConnectError::Connect)?;
-        let mut tasks = vec![tokio::spawn(async move {
-            let _ = connection.await;
-        })];
-        let second = match second {
-            Ok(Ok((client, connection))) => {
-                tasks.push(tokio::spawn(async move {
-                    let _ = connection.await;
-                }));
-                Some(client)
+        let connect = || async {
+            match tokio::time::timeout(timeout, config.connect(tokio_postgres::NoTls)).await {
+                Ok(Ok((client, connection))) => {
+                    let task = tokio::spawn(async move {
+                        let _ = connection.await;
+                    });
+                    Ok((client, task))
+                }
+                Ok(Err(e)) => Err(ConnectError::Connect(e)),
+                Err(_) => Err(ConnectError::Timeout(timeout)),
             }
-            _ => None,
         };
+        // The server decides which of the two it accepts when it accepts only one (a
+        // connection limit): whichever succeeded is the first session. Two backends starting
+        // at once under a limit of one may both be refused (each counts the other): then one
+        // more connection, alone.
+        let (a, b) = tokio::join!(connect(), connect());
+        let ((first, first_task), second) = match (a, b) {
+            (Ok(a), Ok(b)) => (a, Some(b)),
+            (Ok(a), Err(_)) | (Err(_), Ok(a)) => (a, None),
+            (Err(ConnectError::Timeout(t)), Err(_)) => return Err(ConnectError::Timeout(t)),
+            (Err(_), Err(_)) => (Self::connect_alone(&connect).await?, None),
+        };
+        let mut tasks = vec![first_task];
+        let second = second.map(|(client, task)| {
+            tasks.push(task);
+            client
+        });
         Ok(Sessions {
             first,
             second,
@@ -181,9 +192,38 @@ impl Sessions {
         })
     }
 
+    /// One connection after both were refused: tried again (three times in all, a little
+    /// later each time, while the refused backends exit) as long as the refusal is "too many
+    /// connections" (SQLSTATE 53300); any other error at once.
+    async fn connect_alone<F, Fut, T>(connect: &F) -> Result<T, ConnectError>
+    where
+        F: Fn() -> Fut,
+        Fut: std::future::Future<Output = Result<T, ConnectError>>,
+    {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match connect().await {
+                Err(ConnectError::Connect(e))
+                    if attempt < 3
+                        && e.code()
+                            == Some(&tokio_postgres::error::SqlState::TOO_MANY_CONNECTIONS) =>
+                {
+                    tokio::time::sleep(std::time::Duration::from_millis(50 * attempt)).await;
+                }
+                other => return other,
+            }
+        }
+    }
+
     /// The first session, for anything else to read.
     pub fn client(&self) -> &Client {
         &self.first
+    }
+
+    /// How many sessions the server gave: 2, or 1 when it refused the second.
+    pub fn count(&self) -> usize {
+        1 + usize::from(self.second.is_some())
     }
 
     /// Reads the governed part of the database on both sessions.

@@ -79,3 +79,54 @@ async fn the_second_session_adopts_the_first_ones_snapshot() {
     second.batch_execute("ROLLBACK").await.unwrap();
     client.batch_execute("ROLLBACK").await.unwrap();
 }
+
+/// A role that may open only one connection: `Sessions` reads through the first session alone
+/// (the second is refused) and reads the same schema as two sessions do.
+#[tokio::test]
+async fn sessions_fall_back_to_one_when_the_second_is_refused() {
+    let server = pgkit::Server::shared().await.unwrap();
+    let db = server
+        .create_database("introspect_one_session")
+        .await
+        .unwrap();
+    let admin = db.connect().await.unwrap();
+    admin
+        .batch_execute("CREATE TABLE public.t (id int PRIMARY KEY, name text)")
+        .await
+        .unwrap();
+    let role = format!("jp_one_session_{}", fastrand::u32(..));
+    admin
+        .batch_execute(&format!(
+            "CREATE ROLE {role} LOGIN CONNECTION LIMIT 1; GRANT CONNECT ON DATABASE {} TO {role}",
+            crate::model::quote_ident(db.name())
+        ))
+        .await
+        .unwrap();
+    let mut config = db.config();
+    config.user(&role);
+    let result = async {
+        let sessions = Sessions::connect(&config, std::time::Duration::from_secs(10)).await?;
+        let count = sessions.count();
+        let found = sessions.introspect(&Filter::default()).await;
+        sessions.close().await;
+        Ok::<_, Box<dyn std::error::Error>>((count, found?))
+    }
+    .await;
+    let both = introspect(&admin, &Filter::default()).await.unwrap();
+    // language=PostgreSQL
+    let _ = admin
+        .batch_execute(&format!(
+            "REVOKE CONNECT ON DATABASE {} FROM {role}; DROP ROLE {role}",
+            crate::model::quote_ident(db.name())
+        ))
+        .await;
+    let (count, one) = result.unwrap();
+    assert_eq!(count, 1, "the role may open one connection");
+    assert_eq!(one.schema, both.schema);
+    let unlimited = Sessions::connect(&db.config(), std::time::Duration::from_secs(10))
+        .await
+        .unwrap();
+    assert_eq!(unlimited.count(), 2);
+    unlimited.close().await;
+    assert!(one.schema.tables.keys().any(|t| t.name.as_str() == "t"));
+}
