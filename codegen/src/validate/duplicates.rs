@@ -46,85 +46,119 @@ impl Space {
     }
 }
 
+/// Text computed only when it is needed (for the few names that collide): formatting it for
+/// every object of a big schema was a large part of loading it.
+type Lazy<'a> = Box<dyn Fn() -> String + 'a>;
+
 /// One named thing in a namespace.
-struct Entry {
+struct Entry<'a> {
     /// What it is, for messages: "index `x` of table `public.t`".
-    what: String,
+    what: Lazy<'a>,
     /// Its origin key.
+    key: Lazy<'a>,
+}
+
+/// An [`Entry`] with its texts computed.
+struct Named {
+    what: String,
     key: String,
 }
 
 /// Runs this rule over `cx.schema`, pushing its findings into `cx`.
-pub(super) fn check(cx: &mut Cx) {
+pub(super) fn check<'a>(cx: &mut Cx<'a>) {
     declared_twice(cx);
-    let mut spaces: BTreeMap<(Space, String, String), Vec<Entry>> = BTreeMap::new();
-    let mut add = |space: Space, scope: String, name: &str, what: String, key: String| {
+    let s: &'a crate::model::Schema = cx.schema;
+    let mut spaces: BTreeMap<(Space, String, String), Vec<Entry<'a>>> = BTreeMap::new();
+    let mut add = |space: Space, scope: String, name: &str, what: Lazy<'a>, key: Lazy<'a>| {
         spaces
             .entry((space, scope, name.to_owned()))
             .or_default()
             .push(Entry { what, key });
     };
-    let s = cx.schema;
+    // The texts are closures over references into the schema (`lazy!`), evaluated only for
+    // names that collide.
+    macro_rules! lazy {
+        ($($fmt:tt)*) => {
+            Box::new(move || format!($($fmt)*)) as Lazy<'_>
+        };
+    }
     for (name, t) in &s.tables {
-        let tk = table_key(name);
         let schema = name.schema.to_string();
+        let tk = table_key(name);
         add(
             Space::Relation,
             schema.clone(),
             name.name.as_str(),
-            format!("table `{name}`"),
-            tk.clone(),
+            lazy!("table `{name}`"),
+            lazy!("{}", table_key(name)),
         );
         add(
             Space::Type,
             schema.clone(),
             name.name.as_str(),
-            format!("table `{name}`"),
-            tk.clone(),
+            lazy!("table `{name}`"),
+            lazy!("{}", table_key(name)),
         );
-        let mut constraint = |kind: &str, cname: &str, key: String, is_index: bool| {
-            let what = format!("{kind} `{cname}` of table `{name}`");
+        // (kind, constraint name, the origin key's part after the table's, behind an index)
+        let mut constraints: Vec<(&str, &str, Lazy<'_>, bool)> = Vec::new();
+        if let Some(pk) = &t.primary_key {
+            constraints.push((
+                "primary key",
+                pk.name.as_str(),
+                lazy!("{} primary key", table_key(name)),
+                true,
+            ));
+        }
+        for u in &t.uniques {
+            constraints.push((
+                "unique constraint",
+                u.name.as_str(),
+                lazy!("{} unique {}", table_key(name), u.name),
+                true,
+            ));
+        }
+        for x in &t.exclusions {
+            constraints.push((
+                "exclusion constraint",
+                x.name.as_str(),
+                lazy!("{} exclusion {}", table_key(name), x.name),
+                true,
+            ));
+        }
+        for f in &t.foreign_keys {
+            constraints.push((
+                "foreign key",
+                f.name.as_str(),
+                lazy!("{} foreign key {}", table_key(name), f.name),
+                false,
+            ));
+        }
+        for c in &t.checks {
+            constraints.push((
+                "check constraint",
+                c.name.as_str(),
+                lazy!("{} check {}", table_key(name), c.name),
+                false,
+            ));
+        }
+        for (kind, cname, key, is_index) in constraints {
+            let key: std::rc::Rc<Lazy<'_>> = std::rc::Rc::new(key);
             if is_index {
+                let k = std::rc::Rc::clone(&key);
                 add(
                     Space::Relation,
                     schema.clone(),
                     cname,
-                    what.clone(),
-                    key.clone(),
+                    lazy!("{kind} `{cname}` of table `{name}`"),
+                    Box::new(move || k()),
                 );
             }
-            add(Space::Constraint, tk.clone(), cname, what, key);
-        };
-        if let Some(pk) = &t.primary_key {
-            constraint(
-                "primary key",
-                pk.name.as_str(),
-                format!("{tk} primary key"),
-                true,
-            );
-        }
-        for u in &t.uniques {
-            constraint(
-                "unique constraint",
-                u.name.as_str(),
-                format!("{tk} unique {}", u.name),
-                true,
-            );
-        }
-        for x in &t.exclusions {
-            let key = format!("{tk} exclusion {}", x.name);
-            constraint("exclusion constraint", x.name.as_str(), key, true);
-        }
-        for f in &t.foreign_keys {
-            let key = format!("{tk} foreign key {}", f.name);
-            constraint("foreign key", f.name.as_str(), key, false);
-        }
-        for c in &t.checks {
-            constraint(
-                "check constraint",
-                c.name.as_str(),
-                format!("{tk} check {}", c.name),
-                false,
+            add(
+                Space::Constraint,
+                tk.clone(),
+                cname,
+                lazy!("{kind} `{cname}` of table `{name}`"),
+                Box::new(move || key()),
             );
         }
         for i in &t.indexes {
@@ -132,8 +166,8 @@ pub(super) fn check(cx: &mut Cx) {
                 Space::Relation,
                 schema.clone(),
                 i.name.as_str(),
-                format!("index `{}` of table `{name}`", i.name),
-                format!("{tk} index {}", i.name),
+                lazy!("index `{}` of table `{name}`", i.name),
+                lazy!("{} index {}", table_key(name), i.name),
             );
         }
         for p in &t.policies {
@@ -141,8 +175,8 @@ pub(super) fn check(cx: &mut Cx) {
                 Space::Policy,
                 tk.clone(),
                 p.name.as_str(),
-                format!("policy `{}` of table `{name}`", p.name),
-                format!("{tk} policy {}", p.name),
+                lazy!("policy `{}` of table `{name}`", p.name),
+                lazy!("{} policy {}", table_key(name), p.name),
             );
         }
         for tr in &t.triggers {
@@ -150,8 +184,8 @@ pub(super) fn check(cx: &mut Cx) {
                 Space::Trigger,
                 tk.clone(),
                 tr.name.as_str(),
-                format!("trigger `{}` of table `{name}`", tr.name),
-                format!("{tk} trigger {}", tr.name),
+                lazy!("trigger `{}` of table `{name}`", tr.name),
+                lazy!("{} trigger {}", table_key(name), tr.name),
             );
         }
         for c in &t.columns {
@@ -159,8 +193,8 @@ pub(super) fn check(cx: &mut Cx) {
                 Space::Column,
                 tk.clone(),
                 c.name.as_str(),
-                format!("column `{}` of table `{name}`", c.name),
-                format!("{tk} column {}", c.name),
+                lazy!("column `{}` of table `{name}`", c.name),
+                lazy!("{} column {}", table_key(name), c.name),
             );
         }
     }
@@ -177,8 +211,8 @@ pub(super) fn check(cx: &mut Cx) {
                 space,
                 schema.clone(),
                 name.name.as_str(),
-                format!("{kind} `{name}`"),
-                vk.clone(),
+                lazy!("{kind} `{name}`"),
+                lazy!("view {name}"),
             );
         }
         for i in &v.indexes {
@@ -186,8 +220,8 @@ pub(super) fn check(cx: &mut Cx) {
                 Space::Relation,
                 schema.clone(),
                 i.name.as_str(),
-                format!("index `{}` of {kind} `{name}`", i.name),
-                format!("{vk} index {}", i.name),
+                lazy!("index `{}` of {kind} `{name}`", i.name),
+                lazy!("view {name} index {}", i.name),
             );
         }
         for tr in &v.triggers {
@@ -195,8 +229,8 @@ pub(super) fn check(cx: &mut Cx) {
                 Space::Trigger,
                 vk.clone(),
                 tr.name.as_str(),
-                format!("trigger `{}` of {kind} `{name}`", tr.name),
-                format!("{vk} trigger {}", tr.name),
+                lazy!("trigger `{}` of {kind} `{name}`", tr.name),
+                lazy!("view {name} trigger {}", tr.name),
             );
         }
     }
@@ -205,8 +239,8 @@ pub(super) fn check(cx: &mut Cx) {
             Space::Relation,
             name.schema.to_string(),
             name.name.as_str(),
-            format!("sequence `{name}`"),
-            format!("sequence {name}"),
+            lazy!("sequence `{name}`"),
+            lazy!("sequence {name}"),
         );
     }
     let types = s
@@ -220,8 +254,8 @@ pub(super) fn check(cx: &mut Cx) {
             Space::Type,
             name.schema.to_string(),
             name.name.as_str(),
-            format!("{kind} `{name}`"),
-            format!("{kind} {name}"),
+            lazy!("{kind} `{name}`"),
+            lazy!("{kind} {name}"),
         );
     }
     for (name, d) in &s.domains {
@@ -230,8 +264,8 @@ pub(super) fn check(cx: &mut Cx) {
                 Space::Constraint,
                 format!("domain {name}"),
                 c.name.as_str(),
-                format!("check constraint `{}` of domain `{name}`", c.name),
-                format!("domain {name} check {}", c.name),
+                lazy!("check constraint `{}` of domain `{name}`", c.name),
+                lazy!("domain {name} check {}", c.name),
             );
         }
     }
@@ -242,8 +276,8 @@ pub(super) fn check(cx: &mut Cx) {
                 Space::Policy,
                 ak.clone(),
                 p.name.as_str(),
-                format!("policy `{}` of table `{name}`", p.name),
-                format!("{ak} policy {}", p.name),
+                lazy!("policy `{}` of table `{name}`", p.name),
+                lazy!("attached {name} policy {}", p.name),
             );
         }
         for tr in &a.triggers {
@@ -251,8 +285,8 @@ pub(super) fn check(cx: &mut Cx) {
                 Space::Trigger,
                 ak.clone(),
                 tr.name.as_str(),
-                format!("trigger `{}` of table `{name}`", tr.name),
-                format!("{ak} trigger {}", tr.name),
+                lazy!("trigger `{}` of table `{name}`", tr.name),
+                lazy!("attached {name} trigger {}", tr.name),
             );
         }
     }
@@ -286,7 +320,7 @@ fn declared_twice(cx: &mut Cx) {
 }
 
 /// Reports names used twice in one namespace, once per pair.
-fn collisions(cx: &mut Cx, spaces: BTreeMap<(Space, String, String), Vec<Entry>>) {
+fn collisions(cx: &mut Cx, spaces: BTreeMap<(Space, String, String), Vec<Entry<'_>>>) {
     let already: BTreeSet<&str> = cx
         .origins
         .duplicates()
@@ -295,12 +329,19 @@ fn collisions(cx: &mut Cx, spaces: BTreeMap<(Space, String, String), Vec<Entry>>
         .collect();
     let mut reported: BTreeSet<(String, String)> = BTreeSet::new();
     let mut out = Vec::new();
-    for ((space, _, name), mut entries) in spaces {
+    for ((space, _, name), entries) in spaces {
         if entries.len() < 2 {
             continue;
         }
+        let mut entries: Vec<Named> = entries
+            .iter()
+            .map(|e| Named {
+                what: (e.what)(),
+                key: (e.key)(),
+            })
+            .collect();
         // The first declaration in the files is the one the others collide with.
-        let position = |e: &Entry| -> (usize, usize) {
+        let position = |e: &Named| -> (usize, usize) {
             cx.origins
                 .get(&e.key)
                 .map_or((usize::MAX, usize::MAX), |o: &Origin| {
