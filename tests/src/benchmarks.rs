@@ -56,6 +56,50 @@ pub fn write_section(
     std::fs::write(path, replace_section(&existing, heading, section))
 }
 
+/// The end of a benchmark tool's `main`: prints the section it produced and, with `--write
+/// PATH`, rewrites its `heading` section of that file; exits 0, or 2 (with the message, prefixed
+/// by `tool`) when the run or the writing failed.
+pub fn finish<E: std::fmt::Display>(
+    tool: &str,
+    heading: &str,
+    result: Result<String, E>,
+    write: Option<&Path>,
+) -> std::process::ExitCode {
+    match result {
+        Ok(section) => {
+            print!("{section}");
+            if let Some(path) = write
+                && let Err(e) = write_section(path, heading, &section, "# Benchmarks\n")
+            {
+                eprintln!("{tool}: writing {}: {e}", path.display());
+                return std::process::ExitCode::from(2);
+            }
+            std::process::ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("{tool}: {e}");
+            std::process::ExitCode::from(2)
+        }
+    }
+}
+
+/// A field of this process's `/proc/self/status`, in KiB (`VmHWM`: peak RSS; `VmRSS`: RSS now).
+pub fn status_kib(field: &str) -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    field_kib(&status, field)
+}
+
+/// `Field:   1234 kB` in a `/proc` text.
+pub fn field_kib(text: &str, field: &str) -> Option<u64> {
+    text.lines().find_map(|line| {
+        let (name, value) = line.split_once(':')?;
+        if name != field {
+            return None;
+        }
+        value.split_whitespace().next()?.parse().ok()
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -141,11 +141,6 @@ pub struct State {
     pub migrations: usize,
 }
 
-/// Where snapshots are kept (see [`crate::cache::dir`]).
-pub fn cache_dir() -> PathBuf {
-    crate::cache::dir()
-}
-
 async fn server_version(server: &pgkit::Server) -> Result<String, StateError> {
     let (client, connection) = server
         .admin_config()

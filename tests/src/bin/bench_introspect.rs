@@ -35,6 +35,7 @@
 use clap::Parser;
 use codegen::introspect::{Filter, Introspection, introspect, introspect_parallel};
 use codegen::source::{SqlSource, apply_script};
+use jobpilot_tests::benchmarks::{field_kib, status_kib};
 use jobpilot_tests::synthetic::{self, Size};
 use serde::{Deserialize, Serialize};
 use std::fmt::Write as _;
@@ -841,23 +842,6 @@ fn load_average() -> Option<String> {
     std::fs::read_to_string("/proc/loadavg")
         .ok()
         .and_then(|s| s.split_whitespace().next().map(str::to_owned))
-}
-
-/// A `/proc/self/status` field in KiB (`VmRSS`, `VmHWM`).
-fn status_kib(field: &str) -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    field_kib(&status, field)
-}
-
-/// `Field:   1234 kB` in a `/proc` text.
-fn field_kib(text: &str, field: &str) -> Option<u64> {
-    text.lines().find_map(|line| {
-        let (name, value) = line.split_once(':')?;
-        if name != field {
-            return None;
-        }
-        value.split_whitespace().next()?.parse().ok()
-    })
 }
 
 /// A catalog query of `codegen/src/introspect/queries/`, read at run time.

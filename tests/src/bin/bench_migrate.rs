@@ -79,27 +79,7 @@ fn main() -> ExitCode {
     };
     let result = runtime.block_on(run(&args));
     let _ = std::fs::remove_dir_all(&cache);
-    match result {
-        Ok(section) => {
-            print!("{section}");
-            if let Some(path) = &args.write
-                && let Err(e) = jobpilot_tests::benchmarks::write_section(
-                    path,
-                    SECTION,
-                    &section,
-                    "# Benchmarks\n",
-                )
-            {
-                eprintln!("bench_migrate: writing {}: {e}", path.display());
-                return ExitCode::from(2);
-            }
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("bench_migrate: {e}");
-            ExitCode::from(2)
-        }
-    }
+    jobpilot_tests::benchmarks::finish("bench_migrate", SECTION, result, args.write.as_deref())
 }
 
 /// A copy of the repository's schema/ and migrations/ in a temporary root.

@@ -89,36 +89,17 @@ fn main() -> ExitCode {
             }
         };
     }
-    match runtime.block_on(run(&args)) {
-        Ok(section) => {
-            print!("{section}");
-            if let Some(path) = &args.write
-                && let Err(e) = jobpilot_tests::benchmarks::write_section(
-                    path,
-                    SECTION,
-                    &section,
-                    "# Benchmarks\n",
-                )
-            {
-                eprintln!("bench_storage: writing {}: {e}", path.display());
-                return ExitCode::from(2);
-            }
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("bench_storage: {e}");
-            ExitCode::from(2)
-        }
-    }
+    jobpilot_tests::benchmarks::finish(
+        "bench_storage",
+        SECTION,
+        runtime.block_on(run(&args)),
+        args.write.as_deref(),
+    )
 }
 
 /// A field of /proc/self/status, in KiB (`VmHWM`: peak RSS; `VmRSS`: RSS now).
 fn status_kib(field: &str) -> BenchResult<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").map_err(err)?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+    jobpilot_tests::benchmarks::status_kib(field)
         .ok_or_else(|| format!("no {field} in /proc/self/status"))
 }
 

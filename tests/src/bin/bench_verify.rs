@@ -100,27 +100,12 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    match runtime.block_on(run(&args)) {
-        Ok(section) => {
-            print!("{section}");
-            if let Some(path) = &args.write
-                && let Err(e) = jobpilot_tests::benchmarks::write_section(
-                    path,
-                    SECTION,
-                    &section,
-                    "# Benchmarks\n",
-                )
-            {
-                eprintln!("bench_verify: writing {}: {e}", path.display());
-                return ExitCode::from(2);
-            }
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("bench_verify: {e}");
-            ExitCode::from(2)
-        }
-    }
+    jobpilot_tests::benchmarks::finish(
+        "bench_verify",
+        SECTION,
+        runtime.block_on(run(&args)),
+        args.write.as_deref(),
+    )
 }
 
 // ---------------------------------------------------------------------------------------------
