@@ -20,6 +20,12 @@ use crate::files::{self, Received, new_version};
 use crate::jwt;
 use crate::server::{AppState, Target, claims, json_body, ok_json};
 
+/// What an upsert (`x-upsert: true`, or a copy or move onto an existing key) does when the key
+/// exists: the row takes the new object's owner, version and metadata.
+// language=PostgreSQL
+const UPSERT: &str = "ON CONFLICT (bucket_id, name) DO UPDATE SET owner = EXCLUDED.owner, \
+     owner_id = EXCLUDED.owner_id, version = EXCLUDED.version, metadata = EXCLUDED.metadata, \
+     user_metadata = EXCLUDED.user_metadata, updated_at = now(), last_accessed_at = now()";
 /// Signed upload URLs live two hours, as on Supabase.
 const UPLOAD_URL_LIFETIME: i64 = 2 * 3600;
 
@@ -242,13 +248,7 @@ async fn store(
         .map_err(|e| ApiError::from_db(&e))?
         .and_then(|row| row.get(0));
     let tx = db::begin(conn.client()?, auth).await?;
-    let on_conflict = if upsert {
-        "ON CONFLICT (bucket_id, name) DO UPDATE SET owner = EXCLUDED.owner, \
-         owner_id = EXCLUDED.owner_id, version = EXCLUDED.version, metadata = EXCLUDED.metadata, \
-         user_metadata = EXCLUDED.user_metadata, updated_at = now(), last_accessed_at = now()"
-    } else {
-        ""
-    };
+    let on_conflict = if upsert { UPSERT } else { "" };
     // language=PostgreSQL
     let sql = format!(
         "INSERT INTO storage.objects (id, bucket_id, name, owner, owner_id, version, metadata, user_metadata) \
@@ -969,13 +969,7 @@ pub(crate) async fn copy(state: &AppState, request: Request) -> Result<Response,
     }
     let version = new_version();
     let id = new_version();
-    let on_conflict = if upsert {
-        "ON CONFLICT (bucket_id, name) DO UPDATE SET owner = EXCLUDED.owner, \
-         owner_id = EXCLUDED.owner_id, version = EXCLUDED.version, metadata = EXCLUDED.metadata, \
-         user_metadata = EXCLUDED.user_metadata, updated_at = now(), last_accessed_at = now()"
-    } else {
-        ""
-    };
+    let on_conflict = if upsert { UPSERT } else { "" };
     // language=PostgreSQL
     let sql = format!(
         "INSERT INTO storage.objects (id, bucket_id, name, owner, owner_id, version, metadata, user_metadata) \
