@@ -574,7 +574,7 @@ async fn main() -> Result<()> {
     let speedup = ratio(bulk_single.median(), bulk_many.median());
     let _ = writeln!(
         w,
-        "### Bulk insert\n\n10,000 rows of `public.jobs` (the same shape as above) inserted in one transaction that commits: `JobRepo::insert_many` (one `INSERT … SELECT * FROM unnest($1, …) RETURNING *` statement, the rows returned) against 10,000 calls of `JobRepo::insert` (one round trip each). One untimed run of each, then {} timed runs of each, interleaved (AB, BA, …); time from `BEGIN` to the end of `COMMIT`.\n",
+        "### Bulk insert\n\n10,000 rows of `public.jobs` (the same shape as above) inserted in one transaction that commits: `JobRepo::insert_many` (one `INSERT … SELECT unnest($1), unnest($2), … RETURNING *` statement, the rows returned) against 10,000 calls of `JobRepo::insert` (one round trip each). One untimed run of each, then {} timed runs of each, interleaved (AB, BA, …); time from `BEGIN` to the end of `COMMIT`.\n",
         args.bulk_runs
     );
     let _ = writeln!(

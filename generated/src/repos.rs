@@ -59,8 +59,8 @@ impl AgentActionRepo {
     ///
     /// ```sql
     /// INSERT INTO public.agent_actions (id, user_id, job_id, application_id, action_type, status,
-    /// input, error, attempts, started_at, finished_at, created_at, updated_at) SELECT * FROM
-    /// unnest($1, $2, …) RETURNING *
+    /// input, error, attempts, started_at, finished_at, created_at, updated_at) SELECT unnest($1),
+    /// unnest($2), … RETURNING *
     /// ```
     pub async fn insert_many(
         conn: &mut PgConnection,
@@ -412,9 +412,9 @@ impl AgentActionRepo {
         values.push_unseparated(")");
     }
 
-    /// Pushes `INSERT INTO public.agent_actions (…) SELECT * FROM unnest(…)`: one array per column,
-    /// of `rows`' values. `shape` says which defaulted fields the rows set (in the order of
-    /// `insert_many`'s flags); the others are left out, so they get their `DEFAULT`.
+    /// Pushes `INSERT INTO public.agent_actions (…) SELECT unnest($1), unnest($2), …`: one array
+    /// per column, of `rows`' values. `shape` says which defaulted fields the rows set (in the
+    /// order of `insert_many`'s flags); the others are left out, so they get their `DEFAULT`.
     fn push_unnest<'r>(
         query: &mut QueryBuilder<'_, Postgres>,
         rows: impl Iterator<Item = &'r NewAgentAction> + Clone,
@@ -447,46 +447,101 @@ impl AgentActionRepo {
         if shape[5] {
             columns.push("updated_at");
         }
-        query.push(") SELECT * FROM unnest(");
+        query.push(") SELECT ");
         let mut arrays = query.separated(", ");
         if shape[0] {
-            arrays.push_bind(rows.clone().map(|row| row.id).collect::<Vec<_>>());
+            arrays.push("unnest(");
+            arrays
+                .push_bind_unseparated(
+                    rows.clone().map(|row| row.id).collect::<Vec<_>>(),
+                );
+            arrays.push_unseparated(")");
         }
-        arrays.push_bind(rows.clone().map(|row| row.user_id).collect::<Vec<_>>());
-        arrays.push_bind(rows.clone().map(|row| row.job_id).collect::<Vec<_>>());
-        arrays.push_bind(rows.clone().map(|row| row.application_id).collect::<Vec<_>>());
+        arrays.push("unnest(");
         arrays
-            .push_bind(
+            .push_bind_unseparated(
+                rows.clone().map(|row| row.user_id).collect::<Vec<_>>(),
+            );
+        arrays.push_unseparated(")");
+        arrays.push("unnest(");
+        arrays
+            .push_bind_unseparated(
+                rows.clone().map(|row| row.job_id).collect::<Vec<_>>(),
+            );
+        arrays.push_unseparated(")");
+        arrays.push("unnest(");
+        arrays
+            .push_bind_unseparated(
+                rows.clone().map(|row| row.application_id).collect::<Vec<_>>(),
+            );
+        arrays.push_unseparated(")");
+        arrays.push("unnest(");
+        arrays
+            .push_bind_unseparated(
                 rows
                     .clone()
                     .map(|row| Clone::clone(&row.action_type))
                     .collect::<Vec<_>>(),
             );
+        arrays.push_unseparated(")");
         if shape[1] {
-            arrays.push_bind(rows.clone().map(|row| row.status).collect::<Vec<_>>());
+            arrays.push("unnest(");
+            arrays
+                .push_bind_unseparated(
+                    rows.clone().map(|row| row.status).collect::<Vec<_>>(),
+                );
+            arrays.push_unseparated(")");
         }
         if shape[2] {
+            arrays.push("unnest(");
             arrays
-                .push_bind(
+                .push_bind_unseparated(
                     rows.clone().map(|row| Clone::clone(&row.input)).collect::<Vec<_>>(),
                 );
+            arrays.push_unseparated(")");
         }
+        arrays.push("unnest(");
         arrays
-            .push_bind(
+            .push_bind_unseparated(
                 rows.clone().map(|row| Clone::clone(&row.error)).collect::<Vec<_>>(),
             );
+        arrays.push_unseparated(")");
         if shape[3] {
-            arrays.push_bind(rows.clone().map(|row| row.attempts).collect::<Vec<_>>());
+            arrays.push("unnest(");
+            arrays
+                .push_bind_unseparated(
+                    rows.clone().map(|row| row.attempts).collect::<Vec<_>>(),
+                );
+            arrays.push_unseparated(")");
         }
-        arrays.push_bind(rows.clone().map(|row| row.started_at).collect::<Vec<_>>());
-        arrays.push_bind(rows.clone().map(|row| row.finished_at).collect::<Vec<_>>());
+        arrays.push("unnest(");
+        arrays
+            .push_bind_unseparated(
+                rows.clone().map(|row| row.started_at).collect::<Vec<_>>(),
+            );
+        arrays.push_unseparated(")");
+        arrays.push("unnest(");
+        arrays
+            .push_bind_unseparated(
+                rows.clone().map(|row| row.finished_at).collect::<Vec<_>>(),
+            );
+        arrays.push_unseparated(")");
         if shape[4] {
-            arrays.push_bind(rows.clone().map(|row| row.created_at).collect::<Vec<_>>());
+            arrays.push("unnest(");
+            arrays
+                .push_bind_unseparated(
+                    rows.clone().map(|row| row.created_at).collect::<Vec<_>>(),
+                );
+            arrays.push_unseparated(")");
         }
         if shape[5] {
-            arrays.push_bind(rows.clone().map(|row| row.updated_at).collect::<Vec<_>>());
+            arrays.push("unnest(");
+            arrays
+                .push_bind_unseparated(
+                    rows.clone().map(|row| row.updated_at).collect::<Vec<_>>(),
+                );
+            arrays.push_unseparated(")");
         }
-        query.push(")");
     }
 
     /// Pushes `c = EXCLUDED.c` for every column `row` sets, except the primary key and
@@ -562,7 +617,7 @@ impl AgentOutputRepo {
     ///
     /// ```sql
     /// INSERT INTO public.agent_outputs (id, action_id, user_id, document_id, output_type, content,
-    /// tokens_used, cost_usd, created_at) SELECT * FROM unnest($1, $2, …) RETURNING *
+    /// tokens_used, cost_usd, created_at) SELECT unnest($1), unnest($2), … RETURNING *
     /// ```
     pub async fn insert_many(
         conn: &mut PgConnection,
@@ -910,9 +965,9 @@ impl AgentOutputRepo {
         values.push_unseparated(")");
     }
 
-    /// Pushes `INSERT INTO public.agent_outputs (…) SELECT * FROM unnest(…)`: one array per column,
-    /// of `rows`' values. `shape` says which defaulted fields the rows set (in the order of
-    /// `insert_many`'s flags); the others are left out, so they get their `DEFAULT`.
+    /// Pushes `INSERT INTO public.agent_outputs (…) SELECT unnest($1), unnest($2), …`: one array
+    /// per column, of `rows`' values. `shape` says which defaulted fields the rows set (in the
+    /// order of `insert_many`'s flags); the others are left out, so they get their `DEFAULT`.
     fn push_unnest<'r>(
         query: &mut QueryBuilder<'_, Postgres>,
         rows: impl Iterator<Item = &'r NewAgentOutput> + Clone,
@@ -933,31 +988,69 @@ impl AgentOutputRepo {
         if shape[1] {
             columns.push("created_at");
         }
-        query.push(") SELECT * FROM unnest(");
+        query.push(") SELECT ");
         let mut arrays = query.separated(", ");
         if shape[0] {
-            arrays.push_bind(rows.clone().map(|row| row.id).collect::<Vec<_>>());
+            arrays.push("unnest(");
+            arrays
+                .push_bind_unseparated(
+                    rows.clone().map(|row| row.id).collect::<Vec<_>>(),
+                );
+            arrays.push_unseparated(")");
         }
-        arrays.push_bind(rows.clone().map(|row| row.action_id).collect::<Vec<_>>());
-        arrays.push_bind(rows.clone().map(|row| row.user_id).collect::<Vec<_>>());
-        arrays.push_bind(rows.clone().map(|row| row.document_id).collect::<Vec<_>>());
+        arrays.push("unnest(");
         arrays
-            .push_bind(
+            .push_bind_unseparated(
+                rows.clone().map(|row| row.action_id).collect::<Vec<_>>(),
+            );
+        arrays.push_unseparated(")");
+        arrays.push("unnest(");
+        arrays
+            .push_bind_unseparated(
+                rows.clone().map(|row| row.user_id).collect::<Vec<_>>(),
+            );
+        arrays.push_unseparated(")");
+        arrays.push("unnest(");
+        arrays
+            .push_bind_unseparated(
+                rows.clone().map(|row| row.document_id).collect::<Vec<_>>(),
+            );
+        arrays.push_unseparated(")");
+        arrays.push("unnest(");
+        arrays
+            .push_bind_unseparated(
                 rows
                     .clone()
                     .map(|row| Clone::clone(&row.output_type))
                     .collect::<Vec<_>>(),
             );
+        arrays.push_unseparated(")");
+        arrays.push("unnest(");
         arrays
-            .push_bind(
+            .push_bind_unseparated(
                 rows.clone().map(|row| Clone::clone(&row.content)).collect::<Vec<_>>(),
             );
-        arrays.push_bind(rows.clone().map(|row| row.tokens_used).collect::<Vec<_>>());
-        arrays.push_bind(rows.clone().map(|row| row.cost_usd).collect::<Vec<_>>());
+        arrays.push_unseparated(")");
+        arrays.push("unnest(");
+        arrays
+            .push_bind_unseparated(
+                rows.clone().map(|row| row.tokens_used).collect::<Vec<_>>(),
+            );
+        arrays.push_unseparated(")");
+        arrays.push("unnest(");
+        arrays
+            .push_bind_unseparated(
+                rows.clone().map(|row| row.cost_usd).collect::<Vec<_>>(),
+            );
+        arrays.push_unseparated(")");
         if shape[1] {
-            arrays.push_bind(rows.clone().map(|row| row.created_at).collect::<Vec<_>>());
+            arrays.push("unnest(");
+            arrays
+                .push_bind_unseparated(
+                    rows.clone().map(|row| row.created_at).collect::<Vec<_>>(),
+                );
+            arrays.push_unseparated(")");
         }
-        query.push(")");
     }
 
     /// Pushes `c = EXCLUDED.c` for every column `row` sets, except the primary key and
@@ -1029,7 +1122,7 @@ impl ApplicationRepo {
     ///
     /// ```sql
     /// INSERT INTO public.applications (id, user_id, job_id, status, applied_at, follow_up_at,
-    /// notes, created_at, updated_at) SELECT * FROM unnest($1, $2, …) RETURNING *
+    /// notes, created_at, updated_at) SELECT unnest($1), unnest($2), … RETURNING *
     /// ```
     pub async fn insert_many(
         conn: &mut PgConnection,
@@ -1389,8 +1482,8 @@ impl ApplicationRepo {
         values.push_unseparated(")");
     }
 
-    /// Pushes `INSERT INTO public.applications (…) SELECT * FROM unnest(…)`: one array per column,
-    /// of `rows`' values. `shape` says which defaulted fields the rows set (in the order of
+    /// Pushes `INSERT INTO public.applications (…) SELECT unnest($1), unnest($2), …`: one array per
+    /// column, of `rows`' values. `shape` says which defaulted fields the rows set (in the order of
     /// `insert_many`'s flags); the others are left out, so they get their `DEFAULT`.
     fn push_unnest<'r>(
         query: &mut QueryBuilder<'_, Postgres>,
@@ -1416,29 +1509,70 @@ impl ApplicationRepo {
         if shape[3] {
             columns.push("updated_at");
         }
-        query.push(") SELECT * FROM unnest(");
+        query.push(") SELECT ");
         let mut arrays = query.separated(", ");
         if shape[0] {
-            arrays.push_bind(rows.clone().map(|row| row.id).collect::<Vec<_>>());
+            arrays.push("unnest(");
+            arrays
+                .push_bind_unseparated(
+                    rows.clone().map(|row| row.id).collect::<Vec<_>>(),
+                );
+            arrays.push_unseparated(")");
         }
-        arrays.push_bind(rows.clone().map(|row| row.user_id).collect::<Vec<_>>());
-        arrays.push_bind(rows.clone().map(|row| row.job_id).collect::<Vec<_>>());
-        if shape[1] {
-            arrays.push_bind(rows.clone().map(|row| row.status).collect::<Vec<_>>());
-        }
-        arrays.push_bind(rows.clone().map(|row| row.applied_at).collect::<Vec<_>>());
-        arrays.push_bind(rows.clone().map(|row| row.follow_up_at).collect::<Vec<_>>());
+        arrays.push("unnest(");
         arrays
-            .push_bind(
+            .push_bind_unseparated(
+                rows.clone().map(|row| row.user_id).collect::<Vec<_>>(),
+            );
+        arrays.push_unseparated(")");
+        arrays.push("unnest(");
+        arrays
+            .push_bind_unseparated(
+                rows.clone().map(|row| row.job_id).collect::<Vec<_>>(),
+            );
+        arrays.push_unseparated(")");
+        if shape[1] {
+            arrays.push("unnest(");
+            arrays
+                .push_bind_unseparated(
+                    rows.clone().map(|row| row.status).collect::<Vec<_>>(),
+                );
+            arrays.push_unseparated(")");
+        }
+        arrays.push("unnest(");
+        arrays
+            .push_bind_unseparated(
+                rows.clone().map(|row| row.applied_at).collect::<Vec<_>>(),
+            );
+        arrays.push_unseparated(")");
+        arrays.push("unnest(");
+        arrays
+            .push_bind_unseparated(
+                rows.clone().map(|row| row.follow_up_at).collect::<Vec<_>>(),
+            );
+        arrays.push_unseparated(")");
+        arrays.push("unnest(");
+        arrays
+            .push_bind_unseparated(
                 rows.clone().map(|row| Clone::clone(&row.notes)).collect::<Vec<_>>(),
             );
+        arrays.push_unseparated(")");
         if shape[2] {
-            arrays.push_bind(rows.clone().map(|row| row.created_at).collect::<Vec<_>>());
+            arrays.push("unnest(");
+            arrays
+                .push_bind_unseparated(
+                    rows.clone().map(|row| row.created_at).collect::<Vec<_>>(),
+                );
+            arrays.push_unseparated(")");
         }
         if shape[3] {
-            arrays.push_bind(rows.clone().map(|row| row.updated_at).collect::<Vec<_>>());
+            arrays.push("unnest(");
+            arrays
+                .push_bind_unseparated(
+                    rows.clone().map(|row| row.updated_at).collect::<Vec<_>>(),
+                );
+            arrays.push_unseparated(")");
         }
-        query.push(")");
     }
 
     /// Pushes `c = EXCLUDED.c` for every column `row` sets, except the primary key and
@@ -1512,7 +1646,7 @@ impl DocumentRepo {
     /// ```sql
     /// INSERT INTO public.documents (id, user_id, application_id, storage_object_id, kind, title,
     /// storage_bucket, storage_path, mime_type, size_bytes, content_text, metadata, created_at,
-    /// updated_at) SELECT * FROM unnest($1, $2, …) RETURNING *
+    /// updated_at) SELECT unnest($1), unnest($2), … RETURNING *
     /// ```
     pub async fn insert_many(
         conn: &mut PgConnection,
@@ -1947,8 +2081,8 @@ impl DocumentRepo {
         values.push_unseparated(")");
     }
 
-    /// Pushes `INSERT INTO public.documents (…) SELECT * FROM unnest(…)`: one array per column, of
-    /// `rows`' values. `shape` says which defaulted fields the rows set (in the order of
+    /// Pushes `INSERT INTO public.documents (…) SELECT unnest($1), unnest($2), …`: one array per
+    /// column, of `rows`' values. `shape` says which defaulted fields the rows set (in the order of
     /// `insert_many`'s flags); the others are left out, so they get their `DEFAULT`.
     fn push_unnest<'r>(
         query: &mut QueryBuilder<'_, Postgres>,
@@ -1981,66 +2115,112 @@ impl DocumentRepo {
         if shape[4] {
             columns.push("updated_at");
         }
-        query.push(") SELECT * FROM unnest(");
+        query.push(") SELECT ");
         let mut arrays = query.separated(", ");
         if shape[0] {
-            arrays.push_bind(rows.clone().map(|row| row.id).collect::<Vec<_>>());
+            arrays.push("unnest(");
+            arrays
+                .push_bind_unseparated(
+                    rows.clone().map(|row| row.id).collect::<Vec<_>>(),
+                );
+            arrays.push_unseparated(")");
         }
-        arrays.push_bind(rows.clone().map(|row| row.user_id).collect::<Vec<_>>());
-        arrays.push_bind(rows.clone().map(|row| row.application_id).collect::<Vec<_>>());
+        arrays.push("unnest(");
         arrays
-            .push_bind(
+            .push_bind_unseparated(
+                rows.clone().map(|row| row.user_id).collect::<Vec<_>>(),
+            );
+        arrays.push_unseparated(")");
+        arrays.push("unnest(");
+        arrays
+            .push_bind_unseparated(
+                rows.clone().map(|row| row.application_id).collect::<Vec<_>>(),
+            );
+        arrays.push_unseparated(")");
+        arrays.push("unnest(");
+        arrays
+            .push_bind_unseparated(
                 rows.clone().map(|row| row.storage_object_id).collect::<Vec<_>>(),
             );
-        arrays.push_bind(rows.clone().map(|row| row.kind).collect::<Vec<_>>());
+        arrays.push_unseparated(")");
+        arrays.push("unnest(");
         arrays
-            .push_bind(
+            .push_bind_unseparated(rows.clone().map(|row| row.kind).collect::<Vec<_>>());
+        arrays.push_unseparated(")");
+        arrays.push("unnest(");
+        arrays
+            .push_bind_unseparated(
                 rows.clone().map(|row| Clone::clone(&row.title)).collect::<Vec<_>>(),
             );
+        arrays.push_unseparated(")");
         if shape[1] {
+            arrays.push("unnest(");
             arrays
-                .push_bind(
+                .push_bind_unseparated(
                     rows
                         .clone()
                         .map(|row| Clone::clone(&row.storage_bucket))
                         .collect::<Vec<_>>(),
                 );
+            arrays.push_unseparated(")");
         }
+        arrays.push("unnest(");
         arrays
-            .push_bind(
+            .push_bind_unseparated(
                 rows
                     .clone()
                     .map(|row| Clone::clone(&row.storage_path))
                     .collect::<Vec<_>>(),
             );
+        arrays.push_unseparated(")");
+        arrays.push("unnest(");
         arrays
-            .push_bind(
+            .push_bind_unseparated(
                 rows.clone().map(|row| Clone::clone(&row.mime_type)).collect::<Vec<_>>(),
             );
-        arrays.push_bind(rows.clone().map(|row| row.size_bytes).collect::<Vec<_>>());
+        arrays.push_unseparated(")");
+        arrays.push("unnest(");
         arrays
-            .push_bind(
+            .push_bind_unseparated(
+                rows.clone().map(|row| row.size_bytes).collect::<Vec<_>>(),
+            );
+        arrays.push_unseparated(")");
+        arrays.push("unnest(");
+        arrays
+            .push_bind_unseparated(
                 rows
                     .clone()
                     .map(|row| Clone::clone(&row.content_text))
                     .collect::<Vec<_>>(),
             );
+        arrays.push_unseparated(")");
         if shape[2] {
+            arrays.push("unnest(");
             arrays
-                .push_bind(
+                .push_bind_unseparated(
                     rows
                         .clone()
                         .map(|row| Clone::clone(&row.metadata))
                         .collect::<Vec<_>>(),
                 );
+            arrays.push_unseparated(")");
         }
         if shape[3] {
-            arrays.push_bind(rows.clone().map(|row| row.created_at).collect::<Vec<_>>());
+            arrays.push("unnest(");
+            arrays
+                .push_bind_unseparated(
+                    rows.clone().map(|row| row.created_at).collect::<Vec<_>>(),
+                );
+            arrays.push_unseparated(")");
         }
         if shape[4] {
-            arrays.push_bind(rows.clone().map(|row| row.updated_at).collect::<Vec<_>>());
+            arrays.push("unnest(");
+            arrays
+                .push_bind_unseparated(
+                    rows.clone().map(|row| row.updated_at).collect::<Vec<_>>(),
+                );
+            arrays.push_unseparated(")");
         }
-        query.push(")");
     }
 
     /// Pushes `c = EXCLUDED.c` for every column `row` sets, except the primary key and
@@ -2119,7 +2299,7 @@ impl JobRepo {
     /// ```sql
     /// INSERT INTO public.jobs (id, user_id, external_id, source, source_url, title, company,
     /// location, description, salary_min, salary_max, currency, years_experience_min, raw,
-    /// posted_at, created_at, updated_at) SELECT * FROM unnest($1, $2, …) RETURNING *
+    /// posted_at, created_at, updated_at) SELECT unnest($1), unnest($2), … RETURNING *
     /// ```
     pub async fn insert_many(
         conn: &mut PgConnection,
@@ -2447,8 +2627,8 @@ impl JobRepo {
         values.push_unseparated(")");
     }
 
-    /// Pushes `INSERT INTO public.jobs (…) SELECT * FROM unnest(…)`: one array per column, of
-    /// `rows`' values. `shape` says which defaulted fields the rows set (in the order of
+    /// Pushes `INSERT INTO public.jobs (…) SELECT unnest($1), unnest($2), …`: one array per column,
+    /// of `rows`' values. `shape` says which defaulted fields the rows set (in the order of
     /// `insert_many`'s flags); the others are left out, so they get their `DEFAULT`.
     fn push_unnest<'r>(
         query: &mut QueryBuilder<'_, Postgres>,
@@ -2484,72 +2664,126 @@ impl JobRepo {
         if shape[4] {
             columns.push("updated_at");
         }
-        query.push(") SELECT * FROM unnest(");
+        query.push(") SELECT ");
         let mut arrays = query.separated(", ");
         if shape[0] {
-            arrays.push_bind(rows.clone().map(|row| row.id).collect::<Vec<_>>());
+            arrays.push("unnest(");
+            arrays
+                .push_bind_unseparated(
+                    rows.clone().map(|row| row.id).collect::<Vec<_>>(),
+                );
+            arrays.push_unseparated(")");
         }
-        arrays.push_bind(rows.clone().map(|row| row.user_id).collect::<Vec<_>>());
+        arrays.push("unnest(");
         arrays
-            .push_bind(
+            .push_bind_unseparated(
+                rows.clone().map(|row| row.user_id).collect::<Vec<_>>(),
+            );
+        arrays.push_unseparated(")");
+        arrays.push("unnest(");
+        arrays
+            .push_bind_unseparated(
                 rows
                     .clone()
                     .map(|row| Clone::clone(&row.external_id))
                     .collect::<Vec<_>>(),
             );
+        arrays.push_unseparated(")");
         if shape[1] {
+            arrays.push("unnest(");
             arrays
-                .push_bind(
+                .push_bind_unseparated(
                     rows.clone().map(|row| Clone::clone(&row.source)).collect::<Vec<_>>(),
                 );
+            arrays.push_unseparated(")");
         }
+        arrays.push("unnest(");
         arrays
-            .push_bind(
+            .push_bind_unseparated(
                 rows.clone().map(|row| Clone::clone(&row.source_url)).collect::<Vec<_>>(),
             );
+        arrays.push_unseparated(")");
+        arrays.push("unnest(");
         arrays
-            .push_bind(
+            .push_bind_unseparated(
                 rows.clone().map(|row| Clone::clone(&row.title)).collect::<Vec<_>>(),
             );
+        arrays.push_unseparated(")");
+        arrays.push("unnest(");
         arrays
-            .push_bind(
+            .push_bind_unseparated(
                 rows.clone().map(|row| Clone::clone(&row.company)).collect::<Vec<_>>(),
             );
+        arrays.push_unseparated(")");
+        arrays.push("unnest(");
         arrays
-            .push_bind(
+            .push_bind_unseparated(
                 rows.clone().map(|row| Clone::clone(&row.location)).collect::<Vec<_>>(),
             );
+        arrays.push_unseparated(")");
+        arrays.push("unnest(");
         arrays
-            .push_bind(
+            .push_bind_unseparated(
                 rows
                     .clone()
                     .map(|row| Clone::clone(&row.description))
                     .collect::<Vec<_>>(),
             );
-        arrays.push_bind(rows.clone().map(|row| row.salary_min).collect::<Vec<_>>());
-        arrays.push_bind(rows.clone().map(|row| row.salary_max).collect::<Vec<_>>());
+        arrays.push_unseparated(")");
+        arrays.push("unnest(");
         arrays
-            .push_bind(
+            .push_bind_unseparated(
+                rows.clone().map(|row| row.salary_min).collect::<Vec<_>>(),
+            );
+        arrays.push_unseparated(")");
+        arrays.push("unnest(");
+        arrays
+            .push_bind_unseparated(
+                rows.clone().map(|row| row.salary_max).collect::<Vec<_>>(),
+            );
+        arrays.push_unseparated(")");
+        arrays.push("unnest(");
+        arrays
+            .push_bind_unseparated(
                 rows.clone().map(|row| Clone::clone(&row.currency)).collect::<Vec<_>>(),
             );
+        arrays.push_unseparated(")");
+        arrays.push("unnest(");
         arrays
-            .push_bind(
+            .push_bind_unseparated(
                 rows.clone().map(|row| row.years_experience_min).collect::<Vec<_>>(),
             );
+        arrays.push_unseparated(")");
         if shape[2] {
+            arrays.push("unnest(");
             arrays
-                .push_bind(
+                .push_bind_unseparated(
                     rows.clone().map(|row| Clone::clone(&row.raw)).collect::<Vec<_>>(),
                 );
+            arrays.push_unseparated(")");
         }
-        arrays.push_bind(rows.clone().map(|row| row.posted_at).collect::<Vec<_>>());
+        arrays.push("unnest(");
+        arrays
+            .push_bind_unseparated(
+                rows.clone().map(|row| row.posted_at).collect::<Vec<_>>(),
+            );
+        arrays.push_unseparated(")");
         if shape[3] {
-            arrays.push_bind(rows.clone().map(|row| row.created_at).collect::<Vec<_>>());
+            arrays.push("unnest(");
+            arrays
+                .push_bind_unseparated(
+                    rows.clone().map(|row| row.created_at).collect::<Vec<_>>(),
+                );
+            arrays.push_unseparated(")");
         }
         if shape[4] {
-            arrays.push_bind(rows.clone().map(|row| row.updated_at).collect::<Vec<_>>());
+            arrays.push("unnest(");
+            arrays
+                .push_bind_unseparated(
+                    rows.clone().map(|row| row.updated_at).collect::<Vec<_>>(),
+                );
+            arrays.push_unseparated(")");
         }
-        query.push(")");
     }
 
     /// Pushes `c = EXCLUDED.c` for every column `row` sets, except the primary key and
@@ -2628,8 +2862,8 @@ impl MatchRepo {
     /// out are inserted by separate `INSERT`s of the same statement. No rows, no statement.
     ///
     /// ```sql
-    /// INSERT INTO public.matches (id, user_id, job_id, score, reasons, model, created_at) SELECT *
-    /// FROM unnest($1, $2, …) RETURNING *
+    /// INSERT INTO public.matches (id, user_id, job_id, score, reasons, model, created_at) SELECT
+    /// unnest($1), unnest($2), … RETURNING *
     /// ```
     pub async fn insert_many(
         conn: &mut PgConnection,
@@ -2959,8 +3193,8 @@ impl MatchRepo {
         values.push_unseparated(")");
     }
 
-    /// Pushes `INSERT INTO public.matches (…) SELECT * FROM unnest(…)`: one array per column, of
-    /// `rows`' values. `shape` says which defaulted fields the rows set (in the order of
+    /// Pushes `INSERT INTO public.matches (…) SELECT unnest($1), unnest($2), …`: one array per
+    /// column, of `rows`' values. `shape` says which defaulted fields the rows set (in the order of
     /// `insert_many`'s flags); the others are left out, so they get their `DEFAULT`.
     fn push_unnest<'r>(
         query: &mut QueryBuilder<'_, Postgres>,
@@ -2982,31 +3216,59 @@ impl MatchRepo {
         if shape[2] {
             columns.push("created_at");
         }
-        query.push(") SELECT * FROM unnest(");
+        query.push(") SELECT ");
         let mut arrays = query.separated(", ");
         if shape[0] {
-            arrays.push_bind(rows.clone().map(|row| row.id).collect::<Vec<_>>());
-        }
-        arrays.push_bind(rows.clone().map(|row| row.user_id).collect::<Vec<_>>());
-        arrays.push_bind(rows.clone().map(|row| row.job_id).collect::<Vec<_>>());
-        arrays.push_bind(rows.clone().map(|row| row.score).collect::<Vec<_>>());
-        if shape[1] {
+            arrays.push("unnest(");
             arrays
-                .push_bind(
+                .push_bind_unseparated(
+                    rows.clone().map(|row| row.id).collect::<Vec<_>>(),
+                );
+            arrays.push_unseparated(")");
+        }
+        arrays.push("unnest(");
+        arrays
+            .push_bind_unseparated(
+                rows.clone().map(|row| row.user_id).collect::<Vec<_>>(),
+            );
+        arrays.push_unseparated(")");
+        arrays.push("unnest(");
+        arrays
+            .push_bind_unseparated(
+                rows.clone().map(|row| row.job_id).collect::<Vec<_>>(),
+            );
+        arrays.push_unseparated(")");
+        arrays.push("unnest(");
+        arrays
+            .push_bind_unseparated(
+                rows.clone().map(|row| row.score).collect::<Vec<_>>(),
+            );
+        arrays.push_unseparated(")");
+        if shape[1] {
+            arrays.push("unnest(");
+            arrays
+                .push_bind_unseparated(
                     rows
                         .clone()
                         .map(|row| Clone::clone(&row.reasons))
                         .collect::<Vec<_>>(),
                 );
+            arrays.push_unseparated(")");
         }
+        arrays.push("unnest(");
         arrays
-            .push_bind(
+            .push_bind_unseparated(
                 rows.clone().map(|row| Clone::clone(&row.model)).collect::<Vec<_>>(),
             );
+        arrays.push_unseparated(")");
         if shape[2] {
-            arrays.push_bind(rows.clone().map(|row| row.created_at).collect::<Vec<_>>());
+            arrays.push("unnest(");
+            arrays
+                .push_bind_unseparated(
+                    rows.clone().map(|row| row.created_at).collect::<Vec<_>>(),
+                );
+            arrays.push_unseparated(")");
         }
-        query.push(")");
     }
 
     /// Pushes `c = EXCLUDED.c` for every column `row` sets, except the primary key and
@@ -3455,7 +3717,7 @@ impl UserRepo {
     ///
     /// ```sql
     /// INSERT INTO public.users (id, clerk_id, email, display_name, timezone, is_active,
-    /// created_at, updated_at) SELECT * FROM unnest($1, $2, …) RETURNING *
+    /// created_at, updated_at) SELECT unnest($1), unnest($2), … RETURNING *
     /// ```
     pub async fn insert_many(
         conn: &mut PgConnection,
@@ -3750,8 +4012,8 @@ impl UserRepo {
         values.push_unseparated(")");
     }
 
-    /// Pushes `INSERT INTO public.users (…) SELECT * FROM unnest(…)`: one array per column, of
-    /// `rows`' values. `shape` says which defaulted fields the rows set (in the order of
+    /// Pushes `INSERT INTO public.users (…) SELECT unnest($1), unnest($2), …`: one array per
+    /// column, of `rows`' values. `shape` says which defaulted fields the rows set (in the order of
     /// `insert_many`'s flags); the others are left out, so they get their `DEFAULT`.
     fn push_unnest<'r>(
         query: &mut QueryBuilder<'_, Postgres>,
@@ -3778,45 +4040,72 @@ impl UserRepo {
         if shape[4] {
             columns.push("updated_at");
         }
-        query.push(") SELECT * FROM unnest(");
+        query.push(") SELECT ");
         let mut arrays = query.separated(", ");
         if shape[0] {
-            arrays.push_bind(rows.clone().map(|row| row.id).collect::<Vec<_>>());
+            arrays.push("unnest(");
+            arrays
+                .push_bind_unseparated(
+                    rows.clone().map(|row| row.id).collect::<Vec<_>>(),
+                );
+            arrays.push_unseparated(")");
         }
+        arrays.push("unnest(");
         arrays
-            .push_bind(
+            .push_bind_unseparated(
                 rows.clone().map(|row| Clone::clone(&row.clerk_id)).collect::<Vec<_>>(),
             );
+        arrays.push_unseparated(")");
+        arrays.push("unnest(");
         arrays
-            .push_bind(
+            .push_bind_unseparated(
                 rows.clone().map(|row| Clone::clone(&row.email)).collect::<Vec<_>>(),
             );
+        arrays.push_unseparated(")");
+        arrays.push("unnest(");
         arrays
-            .push_bind(
+            .push_bind_unseparated(
                 rows
                     .clone()
                     .map(|row| Clone::clone(&row.display_name))
                     .collect::<Vec<_>>(),
             );
+        arrays.push_unseparated(")");
         if shape[1] {
+            arrays.push("unnest(");
             arrays
-                .push_bind(
+                .push_bind_unseparated(
                     rows
                         .clone()
                         .map(|row| Clone::clone(&row.timezone))
                         .collect::<Vec<_>>(),
                 );
+            arrays.push_unseparated(")");
         }
         if shape[2] {
-            arrays.push_bind(rows.clone().map(|row| row.is_active).collect::<Vec<_>>());
+            arrays.push("unnest(");
+            arrays
+                .push_bind_unseparated(
+                    rows.clone().map(|row| row.is_active).collect::<Vec<_>>(),
+                );
+            arrays.push_unseparated(")");
         }
         if shape[3] {
-            arrays.push_bind(rows.clone().map(|row| row.created_at).collect::<Vec<_>>());
+            arrays.push("unnest(");
+            arrays
+                .push_bind_unseparated(
+                    rows.clone().map(|row| row.created_at).collect::<Vec<_>>(),
+                );
+            arrays.push_unseparated(")");
         }
         if shape[4] {
-            arrays.push_bind(rows.clone().map(|row| row.updated_at).collect::<Vec<_>>());
+            arrays.push("unnest(");
+            arrays
+                .push_bind_unseparated(
+                    rows.clone().map(|row| row.updated_at).collect::<Vec<_>>(),
+                );
+            arrays.push_unseparated(")");
         }
-        query.push(")");
     }
 
     /// Pushes `c = EXCLUDED.c` for every column `row` sets, except the primary key and
