@@ -241,12 +241,19 @@ impl Sessions {
     }
 }
 
-/// The snapshot transaction every session opens. JIT compilation costs more than it saves on
-/// catalog queries (measured: BENCHMARKS.md).
+/// The snapshot transaction every session opens, and its settings:
+/// - JIT compilation costs more than it saves on catalog queries (measured: BENCHMARKS.md).
+/// - No parallel workers: the catalog queries are already split between two sessions, and a
+///   worker is a new process whose catalog caches start empty, so each expression it deparses
+///   (`pg_get_expr` opens the table) rebuilds that table's relation cache entry, on every query
+///   (at 10,000 tables `columns` planned two workers and ran slower than without them).
+/// - Room to sort in memory: `columns` sorts ~90,000 wide rows at 10,000 tables and spilled to
+///   disk with the default 4 MB.
 // language=PostgreSQL
 const BEGIN_SNAPSHOT: &str = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
 // language=PostgreSQL
-const SESSION_SETTINGS: &str = "SET LOCAL search_path = ''; SET LOCAL jit = off";
+const SESSION_SETTINGS: &str = "SET LOCAL search_path = ''; SET LOCAL jit = off; \
+     SET LOCAL max_parallel_workers_per_gather = 0; SET LOCAL work_mem = '64MB'";
 
 async fn introspect_sessions(
     client: &Client,

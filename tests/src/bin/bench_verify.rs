@@ -79,6 +79,11 @@ struct Args {
     /// databases are dropped all the same).
     #[arg(long)]
     keep_projects: bool,
+    /// Build the synthetic databases and projects, print their URLs and paths, and wait until
+    /// standard input closes (for profiling `codegen verify` by hand), then drop them; nothing
+    /// is measured.
+    #[arg(long)]
+    hold: bool,
 }
 
 type BenchResult<T> = Result<T, String>;
@@ -1311,6 +1316,18 @@ async fn run(args: &Args) -> BenchResult<String> {
             .get::<_, String>(0)
     };
 
+    if args.hold {
+        let mut cases = Vec::new();
+        for &tables in &args.tables {
+            let case = synthetic_case(&server, &exe, tables).await?;
+            println!("{} {} {}", tables, case.db.url(), case.paths.root.display());
+            cases.push(case);
+        }
+        eprintln!("bench_verify: holding until standard input closes");
+        let mut sink = String::new();
+        while std::io::stdin().read_line(&mut sink).map_err(err)? > 0 {}
+        return Ok(String::new());
+    }
     let mut measured = Vec::new();
     let jp = jobpilot_case(&server, &exe).await?;
     measured.push(measure(&server, &tools, jp, args.runs).await?);
