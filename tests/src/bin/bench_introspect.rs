@@ -919,10 +919,12 @@ impl CatalogQuery {
     }
 }
 
-/// The snapshot transaction `introspect` opens.
+/// The snapshot transaction `introspect` opens, with its settings (but `jit`, which the
+/// measurements below set themselves).
 // language=PostgreSQL
-const BEGIN_SNAPSHOT: &str =
-    "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET LOCAL search_path = ''";
+const BEGIN_SNAPSHOT: &str = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; \
+     SET LOCAL search_path = ''; SET LOCAL max_parallel_workers_per_gather = 0; \
+     SET LOCAL work_mem = '64MB'";
 
 /// One pair of [`time_pairs`].
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
