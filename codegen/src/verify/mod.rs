@@ -420,6 +420,7 @@ fn build_report(
     let fix = options
         .fix
         .then(|| diff(&live_schema, &declared, &DiffOptions::default()));
+    drop_elsewhere((declared, live_schema));
     Report {
         database: crate::migrate::redact(url),
         differences,
@@ -430,6 +431,16 @@ fn build_report(
         history,
         fix,
     }
+}
+
+/// Drops `value` on a thread of its own: freeing two schemas of 10,000 tables takes tens of
+/// milliseconds that the report need not wait for (and a process that exits first skips it).
+fn drop_elsewhere<T: Send + 'static>(value: T) {
+    // Detached; when no thread can be started the closure, and the value with it, is dropped
+    // here instead.
+    let _ = std::thread::Builder::new()
+        .name("drop".into())
+        .spawn(move || drop(value));
 }
 
 /// The file and line of the first of `keys` that was declared.
