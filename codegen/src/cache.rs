@@ -39,6 +39,12 @@ pub struct Key {
 }
 
 impl Key {
+    /// The hash (64 lower-case hex digits), for keys of things that are not files here (the
+    /// proof's template databases).
+    pub fn hash(&self) -> &str {
+        &self.hash
+    }
+
     /// The entry's file name: `<format>-<hash>.json`.
     fn file_name(&self) -> String {
         format!("{}-{}.json", self.format, self.hash)

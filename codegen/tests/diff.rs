@@ -5,7 +5,7 @@
 // Tests may panic: that is how they fail.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use codegen::diff::prove::{ProofError, prove, same_database};
+use codegen::diff::prove::{ProofDb, ProofError, prove, same_database};
 use codegen::diff::{DiffOptions, HazardKind, Loss, Plan, Segment, diff, diff_down};
 use codegen::introspect::Filter;
 use codegen::model::{Ident, QualifiedName, Schema};
@@ -314,4 +314,230 @@ fn same_database_ignores_column_order() {
     let mut b = a.clone();
     b.tables.get_mut(&t.name).unwrap().columns.reverse();
     assert!(same_database(&a, &b).is_empty());
+}
+
+/// Whether a database of that name exists on the server.
+async fn database_exists(server: &Arc<pgkit::Server>, name: &str) -> bool {
+    let db = server.create_database("jp_probe").await.unwrap();
+    let client = db.connect().await.unwrap();
+    client
+        .query_one(
+            "SELECT EXISTS (SELECT FROM pg_catalog.pg_database WHERE datname = $1)",
+            &[&name],
+        )
+        .await
+        .unwrap()
+        .get(0)
+}
+
+#[tokio::test]
+async fn the_start_state_is_kept_as_a_template_and_cloned_next_time() {
+    let server = server().await;
+    // A start state no other test (or earlier run) has: its template is built here.
+    let unique = format!("tpl_probe_{}", fastrand::u64(..));
+    let from = state(
+        &server,
+        &format!("CREATE TABLE public.{unique} (id bigint PRIMARY KEY, note text);"),
+    )
+    .await;
+    let to = state(
+        &server,
+        &format!(
+            "CREATE TABLE public.{unique} (id bigint PRIMARY KEY, note text);
+             ALTER TABLE public.users ADD COLUMN avatar_url text;"
+        ),
+    )
+    .await;
+    let plan = diff(&from, &to, &DiffOptions::default());
+    let filter = Filter::default();
+    let name = codegen::diff::prove::template_name(&from, &to, true);
+    assert!(name.starts_with(codegen::diff::prove::TEMPLATE_PREFIX));
+    assert!(name.len() <= 63, "{name}");
+    assert!(!database_exists(&server, &name).await);
+
+    let mut first = ProofDb::start(&server, &from, &to, &filter, true)
+        .await
+        .unwrap();
+    assert_eq!(first.template(), name);
+    assert!(!first.timings().template_hit);
+    assert!(!first.timings().build.is_zero());
+    assert!(database_exists(&server, &name).await);
+    first.apply(&plan, &to).await.unwrap();
+    let seeded = first.seeded();
+    assert!(seeded > 5, "{seeded}");
+    drop(first);
+
+    // The same start state again: cloned from the template, nothing built; the template is
+    // still there afterwards (a clone is its own database).
+    let mut second = ProofDb::start(&server, &from, &to, &filter, true)
+        .await
+        .unwrap();
+    assert_eq!(second.template(), name);
+    assert!(second.timings().template_hit);
+    assert!(second.timings().build.is_zero());
+    assert_eq!(second.seeded(), seeded);
+    second.apply(&plan, &to).await.unwrap();
+    drop(second);
+    assert!(database_exists(&server, &name).await);
+
+    // Another start state (or another bootstrap) is another template.
+    let mut other = from.clone();
+    let table = QualifiedName {
+        schema: Ident("public".into()),
+        name: Ident(unique.clone()),
+    };
+    other.tables.remove(&table);
+    assert_ne!(codegen::diff::prove::template_name(&other, &to, true), name);
+    assert_ne!(codegen::diff::prove::template_name(&from, &to, false), name);
+    let mut wider = from.clone();
+    wider.tables.get_mut(&table).unwrap().columns.pop();
+    assert_ne!(codegen::diff::prove::template_name(&wider, &to, true), name);
+
+    // Tidy up (the keep-N rule would drop it eventually).
+    let admin = server.create_database("jp_probe").await.unwrap();
+    let client = admin.connect().await.unwrap();
+    client
+        .batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\""))
+        .await
+        .unwrap();
+}
+
+/// The baseline plus three indexes on existing tables, introspected.
+const THREE_INDEXES: &str = "CREATE INDEX jobs_company_idx ON public.jobs (company);
+     CREATE INDEX jobs_title_idx ON public.jobs (title);
+     CREATE INDEX applications_status_idx ON public.applications (status);";
+
+#[tokio::test]
+async fn states_between_concurrent_index_builds_are_derived_and_checked() {
+    let server = server().await;
+    let from = state(&server, "").await;
+    let to = state(&server, THREE_INDEXES).await;
+    let plan = diff(&from, &to, &DiffOptions::default());
+    let chunks = plan.chunks();
+    assert_eq!(chunks.len(), 3, "{}", plan.to_sql());
+    assert!(chunks.iter().all(|c| c.segment == Segment::Concurrent));
+    let proof = prove(&server, &from, &plan, &to, &Filter::default(), true)
+        .await
+        .unwrap();
+    assert_eq!(proof.states.len(), 3);
+    // After build k, exactly the first k indexes are there.
+    let names = |s: &Schema| -> Vec<String> {
+        s.tables
+            .values()
+            .flat_map(|t| t.indexes.iter().map(|i| i.name.to_string()))
+            .filter(|n| {
+                [
+                    "jobs_company_idx",
+                    "jobs_title_idx",
+                    "applications_status_idx",
+                ]
+                .contains(&n.as_str())
+            })
+            .collect()
+    };
+    let built: Vec<String> = plan
+        .steps
+        .iter()
+        .map(|s| s.creates_index.clone().unwrap().1.to_string())
+        .collect();
+    for (k, state) in proof.states.iter().enumerate() {
+        let mut have = names(state);
+        have.sort();
+        let mut want: Vec<String> = built.iter().take(k + 1).cloned().collect();
+        want.sort();
+        assert_eq!(have, want, "state after build {}", k + 1);
+    }
+    assert!(same_database(proof.states.last().unwrap(), &to).is_empty());
+
+    // A step that says it builds another index than it does: caught at that step.
+    let mut wrong = plan.clone();
+    let (a, b) = (
+        wrong.steps[0].creates_index.clone(),
+        wrong.steps[1].creates_index.clone(),
+    );
+    wrong.steps[0].creates_index = b;
+    wrong.steps[1].creates_index = a;
+    let err = prove(&server, &from, &wrong, &to, &Filter::default(), true)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ProofError::IndexRun {
+                first: 1,
+                last: 1,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    // A step that names an index nobody builds.
+    let mut wrong = plan.clone();
+    wrong.steps[2].creates_index.as_mut().unwrap().1 = Ident("no_such_idx".into());
+    let err = prove(&server, &from, &wrong, &to, &Filter::default(), true)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ProofError::IndexRun { .. }), "{err}");
+    assert!(err.to_string().contains("no_such_idx"), "{err}");
+}
+
+#[tokio::test]
+async fn plans_run_together_are_verified_after_the_last() {
+    let server = server().await;
+    let from = state(&server, "").await;
+    let to = state(&server, THREE_INDEXES).await;
+    let plain = DiffOptions {
+        online: false,
+        lock_timeout: None,
+    };
+    let drop_of = |name: &str| -> Plan {
+        let with = state_without(&to, name);
+        diff(&to, &with, &plain)
+    };
+    let filter = Filter::default();
+    // Dropping the three indexes one by one, verified once: back at `from`.
+    let mut db = ProofDb::start(&server, &to, &from, &filter, true)
+        .await
+        .unwrap();
+    let downs = [
+        drop_of("applications_status_idx"),
+        drop_of("jobs_title_idx"),
+        drop_of("jobs_company_idx"),
+    ];
+    for d in &downs {
+        assert_eq!(d.steps.len(), 1, "{}", d.to_sql());
+        db.run(d).await.unwrap();
+    }
+    let plans: Vec<&Plan> = downs.iter().collect();
+    db.verify(&plans, &from).await.unwrap();
+    drop(db);
+    // A run that misses one: the verification after the last names it.
+    let mut db = ProofDb::start(&server, &to, &from, &filter, true)
+        .await
+        .unwrap();
+    db.run(&downs[0]).await.unwrap();
+    db.run(&downs[1]).await.unwrap();
+    let err = db.verify(&[&downs[0], &downs[1]], &from).await.unwrap_err();
+    assert!(matches!(err, ProofError::Differs(_)), "{err}");
+    assert!(err.to_string().contains("jobs_company_idx"), "{err}");
+    drop(db);
+    // A statement that fails is named.
+    let mut db = ProofDb::start(&server, &to, &from, &filter, true)
+        .await
+        .unwrap();
+    db.run(&downs[0]).await.unwrap();
+    let err = db.run(&downs[0]).await.unwrap_err();
+    assert!(
+        matches!(&err, ProofError::Statement { index: 1, object, .. } if object.contains("applications_status_idx")),
+        "{err}"
+    );
+}
+
+/// `schema` without the index `name`.
+fn state_without(schema: &Schema, name: &str) -> Schema {
+    let mut s = schema.clone();
+    for t in s.tables.values_mut() {
+        t.indexes.retain(|i| i.name.as_str() != name);
+    }
+    s
 }

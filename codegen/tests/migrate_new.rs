@@ -322,3 +322,64 @@ fn diff_prints_sql_a_report_or_json_and_exits_like_diff() {
     assert_eq!(missing.status.code(), Some(2));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[tokio::test]
+async fn concurrent_index_builds_get_their_own_proven_down_migrations() {
+    let paths = project("indexes");
+    let server = server().await;
+    // Three indexes on tables that exist (built concurrently, one step each) and a column.
+    edit(
+        &paths,
+        "20_jobs.toml",
+        "[[table.jobs.index]]\ncolumns = [\"external_id\"]\n",
+        "[[table.jobs.index]]\ncolumns = [\"external_id\"]\n\n\
+         [[table.jobs.index]]\nname = \"jobs_company_idx\"\ncolumns = [\"company\"]\n\n\
+         [[table.jobs.index]]\nname = \"jobs_title_idx\"\ncolumns = [\"title\"]\n\n\
+         [[table.jobs.index]]\nname = \"jobs_location_idx\"\ncolumns = [\"location\"]\n",
+    );
+    edit(
+        &paths,
+        "10_users.toml",
+        "display_name = { type = \"varchar(120)\", nullable = true }",
+        "display_name = { type = \"varchar(120)\", nullable = true }\navatar_url = { type = \"text\", nullable = true }",
+    );
+    let out = new_migration(&paths, "indexes", &server, &NewOptions::default())
+        .await
+        .unwrap();
+    let chunks = out.plan.chunks();
+    assert_eq!(chunks.len(), 4, "{}", out.plan.to_sql());
+    let files = migrations(&paths);
+    assert_eq!(files.len(), 9, "{files:?}");
+    // Each concurrent step's down drops exactly the index its up builds.
+    let mut built = Vec::new();
+    for version in 3..=5 {
+        let stem = format!("{version:04}_indexes_concurrent");
+        let up = std::fs::read_to_string(paths.migrations.join(format!("{stem}.up.sql"))).unwrap();
+        let down =
+            std::fs::read_to_string(paths.migrations.join(format!("{stem}.down.sql"))).unwrap();
+        let index = ["jobs_company_idx", "jobs_title_idx", "jobs_location_idx"]
+            .into_iter()
+            .find(|i| up.contains(&format!("CONCURRENTLY {i} ")))
+            .unwrap_or_else(|| panic!("{up}"));
+        built.push(index);
+        let drops: Vec<&str> = down
+            .lines()
+            .filter(|l| l.starts_with("DROP INDEX"))
+            .collect();
+        assert_eq!(drops, [format!("DROP INDEX public.{index};")], "{down}");
+    }
+    built.sort_unstable();
+    built.dedup();
+    assert_eq!(built.len(), 3);
+    let main_down =
+        std::fs::read_to_string(paths.migrations.join("0002_indexes_main.down.sql")).unwrap();
+    assert!(main_down.contains("DROP COLUMN avatar_url"), "{main_down}");
+    assert!(!main_down.contains("DROP INDEX"), "{main_down}");
+
+    // The migrations now produce the schema.
+    let again = new_migration(&paths, "again", &server, &NewOptions::default())
+        .await
+        .unwrap();
+    assert!(again.plan.is_empty(), "{}", again.plan.to_sql());
+    std::fs::remove_dir_all(&paths.root).unwrap();
+}

@@ -27,7 +27,7 @@ mod util;
 pub use bootstrap::supabase_bootstrap_sql;
 pub use error::Error;
 pub use server::{DiscoverOptions, Server};
-pub use tempdb::TempDb;
+pub use tempdb::{CopyStrategy, KeptDb, TempDb};
 
 /// `Result` with [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -21,6 +21,9 @@ const RANDOM_LEN: usize = 8;
 /// that carry it (and match the naming scheme), never a look-alike someone made by hand.
 const MARKER: &str = "pgkit temporary database";
 
+/// How long [`TempDb::drop_in_background`] runs the drop before letting its caller go.
+const SEND_GRACE: std::time::Duration = std::time::Duration::from_millis(20);
+
 /// Per-process counter in database names.
 static COUNTER: AtomicU64 = AtomicU64::new(0);
 
@@ -42,6 +45,140 @@ impl Server {
     /// A fresh empty database named `<prefix>_<pid>_<counter>_<random>` (lower case, at most
     /// 63 bytes: a long prefix is shortened, the unique part never is).
     pub async fn create_database(self: &Arc<Self>, prefix: &str) -> Result<TempDb> {
+        self.create_marked(prefix, "TEMPLATE template0 ENCODING 'UTF8'")
+            .await
+    }
+}
+
+/// How [`Server::create_database_from`] copies its template: `WAL_LOG` (PostgreSQL 15's
+/// default) copies block by block through the WAL, `FILE_COPY` (PostgreSQL 15 and later; the
+/// only way before) copies the files between two checkpoints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CopyStrategy {
+    /// `STRATEGY = WAL_LOG`.
+    WalLog,
+    /// `STRATEGY = FILE_COPY`.
+    FileCopy,
+}
+
+/// A database kept on the server on purpose (a template to clone), as listed by
+/// [`Server::kept_databases`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeptDb {
+    /// The database name.
+    pub name: String,
+    /// Its comment (`COMMENT ON DATABASE`).
+    pub comment: String,
+}
+
+/// SQLSTATE `invalid_catalog_name`: the database does not exist.
+const NO_SUCH_DATABASE: &str = "3D000";
+
+/// SQLSTATE `duplicate_database`.
+const DUPLICATE_DATABASE: &str = "42P04";
+
+/// SQLSTATE `object_in_use`: another session is connected to the database.
+const OBJECT_IN_USE: &str = "55006";
+
+/// SQLSTATE `lock_not_available`: `lock_timeout` ran out.
+const LOCK_NOT_AVAILABLE: &str = "55P03";
+
+fn sqlstate(e: &tokio_postgres::Error) -> Option<&str> {
+    e.as_db_error().map(|d| d.code().code())
+}
+
+impl Server {
+    /// Like [`Server::create_database`], but a copy of the database `template` (which nobody
+    /// may be connected to), using `strategy`. `Ok(None)` when `template` does not exist. The
+    /// copy carries the same marker as every database pgkit creates, so it is dropped with its
+    /// guard or swept like any other.
+    pub async fn create_database_from(
+        self: &Arc<Self>,
+        prefix: &str,
+        template: &str,
+        strategy: CopyStrategy,
+    ) -> Result<Option<TempDb>> {
+        // WAL_LOG is PostgreSQL 15's default; saying nothing also works on older servers
+        // (which only copy files).
+        let strategy = match strategy {
+            CopyStrategy::WalLog => "",
+            CopyStrategy::FileCopy => " STRATEGY = FILE_COPY",
+        };
+        let how = format!("TEMPLATE {}{strategy}", quote_ident(template));
+        match self.create_marked(prefix, &how).await {
+            Ok(db) => Ok(Some(db)),
+            Err(e)
+                if e.as_db_error()
+                    .is_some_and(|d| d.code().code() == NO_SUCH_DATABASE) =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The comment of database `name`; `Ok(None)` when there is no such database or it has no
+    /// comment. Reads the catalog only (no connection to the database).
+    pub async fn database_comment(&self, name: &str) -> Result<Option<String>> {
+        let admin = connect(&self.admin_config()).await?;
+        // language=PostgreSQL
+        let sql = "SELECT shobj_description(oid, 'pg_database') \
+                   FROM pg_catalog.pg_database WHERE datname = $1";
+        let row = admin
+            .query_opt(sql, &[&name])
+            .await
+            .map_err(|e| Error::query(format!("reading the comment of database {name}"), e))?;
+        Ok(row.and_then(|r| r.get::<_, Option<String>>(0)))
+    }
+
+    /// The databases whose comment starts with `marker` (databases kept with
+    /// [`TempDb::keep_as`]).
+    pub async fn kept_databases(&self, marker: &str) -> Result<Vec<KeptDb>> {
+        let admin = connect(&self.admin_config()).await?;
+        // language=PostgreSQL
+        let sql = "SELECT datname, shobj_description(oid, 'pg_database') \
+                   FROM pg_catalog.pg_database \
+                   WHERE starts_with(coalesce(shobj_description(oid, 'pg_database'), ''), $1)";
+        let rows = admin
+            .query(sql, &[&marker])
+            .await
+            .map_err(|e| Error::query("listing kept databases", e))?;
+        Ok(rows
+            .into_iter()
+            .map(|r| KeptDb {
+                name: r.get(0),
+                comment: r.get::<_, Option<String>>(1).unwrap_or_default(),
+            })
+            .collect())
+    }
+
+    /// Drops the kept database `name` unless someone is connected to it or copying it
+    /// (`Ok(false)` then, and when it is already gone).
+    pub async fn drop_kept_database(&self, name: &str) -> Result<bool> {
+        let admin = connect(&self.admin_config()).await?;
+        // A session waits at most this long for the lock a concurrent copy holds.
+        admin
+            .batch_execute("SET lock_timeout = '2s'")
+            .await
+            .map_err(|e| Error::query("setting lock_timeout", e))?;
+        // language=PostgreSQL
+        let sql = format!("DROP DATABASE {}", quote_ident(name));
+        match admin.batch_execute(&sql).await {
+            Ok(()) => Ok(true),
+            Err(e)
+                if matches!(
+                    sqlstate(&e),
+                    Some(NO_SUCH_DATABASE | OBJECT_IN_USE | LOCK_NOT_AVAILABLE)
+                ) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(Error::query(format!("dropping database {name}"), e)),
+        }
+    }
+
+    /// `CREATE DATABASE <unique name> <how>`, then the pgkit marker.
+    async fn create_marked(self: &Arc<Self>, prefix: &str, how: &str) -> Result<TempDb> {
         if self.is_local() {
             // Best effort: a failed sweep must not stop the caller.
             self.swept
@@ -52,7 +189,7 @@ impl Server {
         let admin = connect(&self.admin_config()).await?;
         let quoted = quote_ident(&name);
         // language=PostgreSQL
-        let create = format!("CREATE DATABASE {quoted} TEMPLATE template0 ENCODING 'UTF8'");
+        let create = format!("CREATE DATABASE {quoted} {how}");
         admin
             .batch_execute(&create)
             .await
@@ -80,6 +217,81 @@ impl Server {
 }
 
 impl TempDb {
+    /// Keeps this database past the guard: renamed to `name` with `comment` (in one
+    /// transaction), so it is neither dropped nor swept (the comment must not start with
+    /// pgkit's marker). Every connection to it must be closed first (PostgreSQL waits a few
+    /// seconds for closing ones). `Ok(false)` when a database `name` already exists: this one is
+    /// dropped then, and the existing one is left as it is.
+    pub async fn keep_as(mut self, name: &str, comment: &str) -> Result<bool> {
+        let admin = connect(&self.server.admin_config()).await?;
+        // language=PostgreSQL
+        let sql = format!(
+            "BEGIN; ALTER DATABASE {} RENAME TO {}; COMMENT ON DATABASE {} IS {}; COMMIT",
+            quote_ident(&self.name),
+            quote_ident(name),
+            quote_ident(name),
+            quote_literal(comment)
+        );
+        match admin.batch_execute(&sql).await {
+            Ok(()) => {
+                // Renamed: nothing for the guard to drop.
+                self.name.clear();
+                Ok(true)
+            }
+            Err(e) if sqlstate(&e) == Some(DUPLICATE_DATABASE) => {
+                let _ = admin.batch_execute("ROLLBACK").await;
+                Ok(false)
+            }
+            Err(e) => {
+                let _ = admin.batch_execute("ROLLBACK").await;
+                Err(Error::query(
+                    format!("keeping database {} as {name}", self.name),
+                    e,
+                ))
+            }
+        }
+    }
+
+    /// Drops the database on a thread of its own and returns once the `DROP DATABASE` is on
+    /// its way to the server, or after `wait` at most. PostgreSQL checkpoints the whole server
+    /// to drop a database (seconds on a busy one); the server finishes the drop even when this
+    /// process exits first, and a drop that never reached it leaves the database to the sweep
+    /// of a later run (it carries the marker).
+    pub fn drop_in_background(mut self, wait: std::time::Duration) {
+        let admin = self.server.admin_config();
+        // The guard has nothing left to drop.
+        let name = std::mem::take(&mut self.name);
+        let (sent, on_the_way) = std::sync::mpsc::channel::<()>();
+        std::thread::spawn(move || {
+            let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
+            runtime.block_on(async move {
+                let Ok(client) = connect(&admin).await else {
+                    return;
+                };
+                // language=PostgreSQL
+                let sql = format!(
+                    "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                    quote_ident(&name)
+                );
+                let drop = client.batch_execute(&sql);
+                tokio::pin!(drop);
+                // A moment of running hands the statement to the connection, which writes it
+                // at once; then the caller may go.
+                let early = tokio::time::timeout(SEND_GRACE, &mut drop).await;
+                let _ = sent.send(());
+                if early.is_err() {
+                    let _ = drop.await;
+                }
+            });
+        });
+        let _ = on_the_way.recv_timeout(wait);
+    }
+
     /// The database name.
     pub fn name(&self) -> &str {
         &self.name
@@ -122,6 +334,10 @@ impl TempDb {
 
 impl Drop for TempDb {
     fn drop(&mut self) {
+        if self.name.is_empty() {
+            // Kept (`keep_as`): nothing to drop.
+            return;
+        }
         // A separate thread with its own runtime works both inside a runtime (where blocking on
         // a future is forbidden) and outside any; joining makes the drop synchronous.
         let admin = self.server.admin_config();
@@ -323,6 +539,81 @@ mod tests {
         drop(db);
         assert!(!exists(&server, &name).await);
         assert!(client.simple_query("SELECT 1").await.is_err());
+    }
+
+    #[tokio::test]
+    async fn kept_databases_are_cloned_listed_and_dropped() {
+        let server = Server::shared().await.unwrap();
+        let db = server.create_database("pgkit_keep").await.unwrap();
+        db.execute_script("CREATE TABLE t (id int); INSERT INTO t VALUES (7)")
+            .await
+            .unwrap();
+        let kept = format!("pgkit_kept_{}", fastrand::u64(..));
+        assert_eq!(parse_name(&kept), None, "the sweeper must not take it");
+        let comment = format!("pgkit test kept {kept}");
+        assert!(db.keep_as(&kept, &comment).await.unwrap());
+        assert!(exists(&server, &kept).await);
+        assert_eq!(
+            server.database_comment(&kept).await.unwrap().as_deref(),
+            Some(comment.as_str())
+        );
+        // The name is taken: the second one is dropped, the first left alone.
+        let other = server.create_database("pgkit_keep").await.unwrap();
+        let other_name = other.name().to_owned();
+        assert!(!other.keep_as(&kept, "another").await.unwrap());
+        assert!(!exists(&server, &other_name).await);
+        assert_eq!(
+            server.database_comment(&kept).await.unwrap().as_deref(),
+            Some(comment.as_str())
+        );
+        // Clones carry the rows and pgkit's marker; a missing template is `None`.
+        for strategy in [CopyStrategy::WalLog, CopyStrategy::FileCopy] {
+            let clone = server
+                .create_database_from("pgkit_clone", &kept, strategy)
+                .await
+                .unwrap()
+                .unwrap();
+            let client = clone.connect().await.unwrap();
+            let row = client.query_one("SELECT id FROM t", &[]).await.unwrap();
+            assert_eq!(row.get::<_, i32>(0), 7);
+            let marker = server.database_comment(clone.name()).await.unwrap();
+            assert!(marker.unwrap().starts_with(MARKER));
+        }
+        let missing = server
+            .create_database_from(
+                "pgkit_clone",
+                "pgkit_no_such_template",
+                CopyStrategy::WalLog,
+            )
+            .await
+            .unwrap();
+        assert!(missing.is_none());
+        let listed = server.kept_databases("pgkit test kept ").await.unwrap();
+        assert!(
+            listed
+                .iter()
+                .any(|k| k.name == kept && k.comment == comment)
+        );
+        // In use: not dropped.
+        let busy = connect(&{
+            let mut c = server.admin_config();
+            c.dbname(&kept);
+            c
+        })
+        .await
+        .unwrap();
+        assert!(!server.drop_kept_database(&kept).await.unwrap());
+        drop(busy);
+        let mut dropped = false;
+        for _ in 0..50 {
+            if server.drop_kept_database(&kept).await.unwrap() {
+                dropped = true;
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        assert!(dropped);
+        assert!(!exists(&server, &kept).await);
     }
 
     #[tokio::test]

@@ -173,6 +173,7 @@ impl Builder<'_> {
                 segment: order.segment,
                 object: object.into(),
                 hazards: Vec::new(),
+                creates_index: None,
             },
         ));
         let last = self.steps.len() - 1;
@@ -221,6 +222,7 @@ impl Builder<'_> {
                     segment: order.segment,
                     object: "session".to_owned(),
                     hazards: Vec::new(),
+                    creates_index: None,
                 });
             }
             steps.push(step);

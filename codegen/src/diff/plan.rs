@@ -1,6 +1,7 @@
 //! What the differ produces: a [`Plan`] of [`Step`]s, each with its SQL, where it runs
 //! ([`Segment`]) and what it risks ([`Hazard`]).
 
+use crate::model::{Ident, QualifiedName};
 use serde::Serialize;
 use std::fmt;
 
@@ -147,6 +148,11 @@ pub struct Step {
     pub object: String,
     /// What it risks.
     pub hazards: Vec<Hazard>,
+    /// For a [`Segment::Concurrent`] step that creates an index: the table (or materialized
+    /// view) and the index's name (in the table's schema). The proof uses it to derive the
+    /// states between concurrent steps; not part of the plan's JSON.
+    #[serde(skip)]
+    pub creates_index: Option<(QualifiedName, Ident)>,
 }
 
 impl Step {

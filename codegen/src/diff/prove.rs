@@ -5,13 +5,23 @@
 //!
 //! A plan that fails its proof is an error naming the statement or the difference, never a
 //! file on disk.
+//!
+//! Speed. The seeded start state is built once per server and kept as a template database
+//! (`jp_tpl_<hash>`, the hash of everything that shapes it: see [`template_name`]); each proof
+//! clones it. Between the concurrent index builds of a plan the states are derived, not read:
+//! the database is introspected after the last build of a run, and the states in between are
+//! the state before the run plus the indexes built so far (checked: the state before the run
+//! plus all of them must be the introspected state after the run).
 
+use super::plan::{Chunk, Segment};
 use super::{DiffOptions, Loss, Plan, diff};
 use crate::introspect::{Filter, IntrospectError, introspect_parallel};
-use crate::model::{PgType, QualifiedName, Schema, Table};
+use crate::model::{Ident, Index, PgType, QualifiedName, Schema, Table};
 use crate::render::{quote_literal, render_schema, table_order};
-use std::collections::BTreeMap;
+use crate::sqlscript::Statement;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 use tokio_postgres::Client;
 
 /// Why a plan is not proven.
@@ -50,6 +60,20 @@ pub enum ProofError {
     /// Rows seeded before the plan are gone from a table the plan keeps.
     #[error("rows lost: {}", .0.join("; "))]
     RowsLost(Vec<String>),
+    /// Statements `first`..=`last` of the plan are concurrent index builds, and the state
+    /// before them plus the indexes they name is not the state after them.
+    #[error(
+        "the concurrent index builds at statements {first} to {last} changed more (or less) than \
+         the indexes they build:\n  {}", .differences.join("\n  ")
+    )]
+    IndexRun {
+        /// 1-based position of the first statement of the run in the plan.
+        first: usize,
+        /// 1-based position of the last.
+        last: usize,
+        /// What differs.
+        differences: Vec<String>,
+    },
     /// Reading the result failed.
     #[error("introspection after the plan: {0}")]
     Introspect(#[from] IntrospectError),
@@ -63,8 +87,41 @@ pub enum ProofError {
 pub struct Proof {
     /// Tables seeded with a row before the plan.
     pub seeded: usize,
-    /// The state after each chunk of the plan, introspected (the last is the target).
+    /// The state after each chunk of the plan (the last is the target): introspected, except
+    /// between the concurrent index builds of a run, where it is derived (see the module
+    /// documentation).
     pub states: Vec<Schema>,
+}
+
+/// Where a proof's time went (summed over the plans a [`ProofDb`] proved).
+#[derive(Debug, Clone, Default)]
+pub struct ProofTimings {
+    /// Whether the start state came from an existing template (no build).
+    pub template_hit: bool,
+    /// Building the template: bootstrap, build, seed, keep (zero on a hit).
+    pub build: Duration,
+    /// Cloning the template into the scratch database.
+    pub clone: Duration,
+    /// Running the plans' statements.
+    pub apply: Duration,
+    /// Introspecting the scratch database.
+    pub introspect: Duration,
+    /// How many introspections.
+    pub introspections: usize,
+    /// Comparing with the targets, diffing again, deriving states (all of it).
+    pub verify: Duration,
+    /// Of `verify`: comparing with the targets ([`same_database`]).
+    pub compare: Duration,
+    /// Of `verify`: diffing again.
+    pub rediff: Duration,
+    /// Counting the seeded rows (on a session of its own, while the state is introspected: not
+    /// part of `verify`).
+    pub count: Duration,
+    /// Of `verify`: deriving the states between concurrent index builds.
+    pub derive: Duration,
+    /// Rendering the start state and the seed statements, and hashing them (the template's
+    /// name).
+    pub prepare: Duration,
 }
 
 /// A scratch database in a known state, on which plans are proven one after the other (the up
@@ -74,18 +131,104 @@ pub struct ProofDb {
     client: Client,
     /// A second session, for reading the catalogs on two sessions (`introspect_parallel`).
     second: Client,
+    /// A third session, counting the seeded rows while the other two read the catalogs.
+    counter: Client,
     _db: pgkit::TempDb,
     filter: Filter,
     /// The seeded rows, by table.
     seeded: BTreeMap<QualifiedName, i64>,
     /// The state the database is in.
     state: Schema,
+    /// Whether `state` was introspected (else it is the `from` the proof started with).
+    introspected: bool,
+    /// The template the database was cloned from.
+    template: String,
+    timings: ProofTimings,
+}
+
+/// How long [`ProofDb::discard`] waits at most for its `DROP DATABASE` to be on its way.
+const DISCARD_WAIT: Duration = Duration::from_secs(2);
+
+/// Prefix of the names of template databases (`jp_tpl_<hash>`): not pgkit's naming scheme, so
+/// pgkit's sweeper never takes them for leftovers.
+pub const TEMPLATE_PREFIX: &str = "jp_tpl_";
+
+/// Start of the comment of every template database, followed by `; created=<unix seconds>;
+/// seeded=<indexes of the seed statements that inserted their row>`.
+const TEMPLATE_MARKER: &str = "jobpilot proof template";
+
+/// What a template holds and how its comment reads; part of the key, so a change of either
+/// makes other names.
+const TEMPLATE_FORMAT: &str = "proof-template-v1";
+
+/// How many template databases are kept on a server: building one drops the oldest beyond
+/// this (by creation time), best effort.
+pub const KEEP_TEMPLATES: usize = 8;
+
+/// How a template is cloned. Measured on the 1,000-table start state (109 MB; PostgreSQL 15, 2
+/// cores, another build running): `WAL_LOG` (the default) 1.3 to 3.3 s, `FILE_COPY` 19 s (it
+/// checkpoints the whole server before and after copying, and the server is shared).
+const CLONE_STRATEGY: pgkit::CopyStrategy = pgkit::CopyStrategy::WalLog;
+
+/// The name of the template database holding `from` built (after the Supabase bootstrap when
+/// `bootstrap`) and seeded for a proof towards `to`: `jp_tpl_` and a hash of the format, the
+/// bootstrap flag and script, the rendered build script and the seed statements, so a template
+/// is never used for anything but the state it holds.
+pub fn template_name(from: &Schema, to: &Schema, bootstrap: bool) -> String {
+    let script = render_schema(&from.database_view());
+    template_name_of(&script, &seed_statements(from, to), bootstrap)
+}
+
+fn template_name_of(script: &str, seeds: &[Seed], bootstrap: bool) -> String {
+    let flag = [u8::from(bootstrap)];
+    let parts = [
+        &flag[..],
+        pgkit::supabase_bootstrap_sql().as_bytes(),
+        script.as_bytes(),
+    ]
+    .into_iter()
+    .chain(seeds.iter().map(|s| s.sql.as_bytes()));
+    let key = crate::cache::key(TEMPLATE_FORMAT, parts);
+    // 7 + 56 bytes: PostgreSQL's 63-byte limit on names.
+    let hash: String = key.hash().chars().take(56).collect();
+    format!("{TEMPLATE_PREFIX}{hash}")
+}
+
+/// The comment of a template.
+fn template_comment(seeded: &[usize]) -> String {
+    let created = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let seeded: Vec<String> = seeded.iter().map(usize::to_string).collect();
+    format!(
+        "{TEMPLATE_MARKER}; created={created}; seeded={}",
+        seeded.join(",")
+    )
+}
+
+/// A template's comment read back: its creation time and seeded statements (indexes into
+/// `seeds`, checked). `None` when it is not a template's comment.
+fn parse_template_comment(comment: &str, seeds: usize) -> Option<(u64, Vec<usize>)> {
+    let rest = comment.strip_prefix(TEMPLATE_MARKER)?.strip_prefix("; ")?;
+    let (created, seeded) = rest.split_once("; ")?;
+    let created = created.strip_prefix("created=")?.parse().ok()?;
+    let seeded = seeded.strip_prefix("seeded=")?;
+    let mut out = Vec::new();
+    for i in seeded.split(',').filter(|s| !s.is_empty()) {
+        let i: usize = i.parse().ok()?;
+        if i >= seeds {
+            return None;
+        }
+        out.push(i);
+    }
+    Some((created, out))
 }
 
 impl ProofDb {
     /// A fresh scratch database holding `from` (with the Supabase bootstrap first when
     /// `bootstrap`), seeded with a row per table where simple values will do; values of enums
-    /// prefer labels `to` keeps.
+    /// prefer labels `to` keeps. It is a clone of the template of that state
+    /// ([`template_name`]), built first when the server does not have it.
     pub async fn start(
         server: &Arc<pgkit::Server>,
         from: &Schema,
@@ -93,109 +236,305 @@ impl ProofDb {
         filter: &Filter,
         bootstrap: bool,
     ) -> Result<ProofDb, ProofError> {
-        let db = server.create_database("jp_proof").await?;
-        if bootstrap {
-            db.apply_bootstrap().await?;
+        let prepare = Instant::now();
+        let script = render_schema(&from.database_view());
+        let seeds = seed_statements(from, to);
+        let template = template_name_of(&script, &seeds, bootstrap);
+        let mut timings = ProofTimings {
+            prepare: prepare.elapsed(),
+            ..ProofTimings::default()
+        };
+        // A template can vanish between reading its comment and cloning it (another process
+        // evicting it): then it is built again.
+        let mut taken = false;
+        for _ in 0..3 {
+            let comment = server.database_comment(&template).await?;
+            if taken && comment.is_none() {
+                return Err(ProofError::Start {
+                    message: format!(
+                        "a database named {template} exists but is not a proof template (it has no comment); drop it"
+                    ),
+                    statement: String::new(),
+                });
+            }
+            let parsed = comment
+                .as_deref()
+                .and_then(|c| parse_template_comment(c, seeds.len()));
+            if let Some((_, seeded)) = parsed {
+                let started = Instant::now();
+                let cloned = server
+                    .create_database_from("jp_proof", &template, CLONE_STRATEGY)
+                    .await?;
+                if let Some(db) = cloned {
+                    timings.clone = started.elapsed();
+                    timings.template_hit = timings.build.is_zero();
+                    let client = db.connect().await?;
+                    let second = db.connect().await?;
+                    let counter = db.connect().await?;
+                    let seeded = seeded
+                        .iter()
+                        .filter_map(|&i| seeds.get(i))
+                        .map(|s| (s.table.clone(), 1))
+                        .collect();
+                    return Ok(ProofDb {
+                        client,
+                        second,
+                        counter,
+                        _db: db,
+                        filter: filter.clone(),
+                        seeded,
+                        state: from.clone(),
+                        introspected: false,
+                        template,
+                        timings,
+                    });
+                }
+            } else if comment.is_some() {
+                // Not a template's comment (an older format, or edited by hand): not ours to
+                // trust. Dropped if nobody uses it; a build then takes its name.
+                server.drop_kept_database(&template).await?;
+            }
+            let started = Instant::now();
+            // Not kept when the name is taken: by another process's build (cloned next time
+            // round), or by a database that is no template (an error next time round).
+            taken = !build_template(server, &template, &script, &seeds, bootstrap).await?;
+            timings.build += started.elapsed();
         }
-        let client = db.connect().await?;
-        let second = db.connect().await?;
-        build(&client, from).await?;
-        let seeded = seed(&client, from, to).await?;
-        Ok(ProofDb {
-            client,
-            second,
-            _db: db,
-            filter: filter.clone(),
-            seeded,
-            state: from.clone(),
+        Err(ProofError::Start {
+            message: format!("the template database {template} vanished after each build"),
+            statement: String::new(),
         })
     }
 
     /// Applies `plan` (each transactional chunk in a transaction, each concurrent statement on
     /// its own) and proves the result is `to`: the same database, nothing left to diff, the
-    /// seeded rows still there in the tables the plan keeps. Returns the state after each chunk.
+    /// seeded rows still there in the tables the plan keeps. Returns the state after each chunk
+    /// (introspected, except between the concurrent index builds of a run: see
+    /// [`Proof::states`]).
     pub async fn apply(&mut self, plan: &Plan, to: &Schema) -> Result<Vec<Schema>, ProofError> {
-        let client = &self.client;
-        let mut states = Vec::new();
         let chunks = plan.chunks();
+        let mut states: Vec<Schema> = Vec::with_capacity(chunks.len());
         let mut index = 0;
-        for chunk in &chunks {
-            let transactional = chunk.segment.transactional();
-            if transactional {
-                client.batch_execute("BEGIN").await?;
-            }
-            for step in &chunk.steps {
-                index += 1;
-                if let Err(e) = client.batch_execute(&step.sql).await {
-                    if transactional {
-                        let _ = client.batch_execute("ROLLBACK").await;
+        let mut k = 0;
+        // The rows are counted while the final state is read.
+        let mut lost = None;
+        while k < chunks.len() {
+            let end = index_run_end(&chunks, k).max(k + 1);
+            let run = chunks.get(k..end).unwrap_or_default();
+            if chunks.len() > 1 && run.len() > 1 {
+                // The state before the run must be one PostgreSQL described.
+                let base = match states.last() {
+                    Some(s) => s.clone(),
+                    None if self.introspected => self.state.clone(),
+                    None => self.introspect().await?,
+                };
+                let first = index + 1;
+                for chunk in run {
+                    self.execute(chunk, &mut index).await?;
+                    self.check_index_built(chunk, index).await?;
+                }
+                let after = if end == chunks.len() {
+                    let (after, counted) = self.introspect_and_count(&[plan], to).await?;
+                    lost = Some(counted);
+                    after
+                } else {
+                    self.introspect().await?
+                };
+                let started = Instant::now();
+                let derived = derive_run(&base, run, after, first, index);
+                self.timings.verify += started.elapsed();
+                self.timings.derive += started.elapsed();
+                states.extend(derived?);
+            } else {
+                for chunk in run {
+                    self.execute(chunk, &mut index).await?;
+                    if chunks.len() > 1 && end == chunks.len() {
+                        let (state, counted) = self.introspect_and_count(&[plan], to).await?;
+                        lost = Some(counted);
+                        states.push(state);
+                    } else if chunks.len() > 1 {
+                        states.push(self.introspect().await?);
                     }
-                    return Err(ProofError::Statement {
-                        index,
-                        object: step.object.clone(),
-                        message: describe(&e),
-                        statement: step.sql.clone(),
-                    });
                 }
             }
-            if transactional {
-                client.batch_execute("COMMIT").await?;
-            }
-            if chunks.len() > 1 {
-                states.push(self.introspect().await?);
-            }
+            k = end;
         }
-        let result = match states.last() {
-            Some(s) if chunks.len() > 1 => s.clone(),
+        let (result, lost) = match (states.last(), lost) {
+            (Some(s), Some(lost)) => (s.clone(), lost),
             _ => {
-                let s = self.introspect().await?;
-                states.push(s.clone());
-                s
+                let (s, lost) = self.introspect_and_count(&[plan], to).await?;
+                if states.is_empty() {
+                    states.push(s.clone());
+                }
+                (s, lost)
             }
         };
-        let differences = same_database(&result, to);
-        if !differences.is_empty() {
-            return Err(ProofError::Differs(differences));
-        }
-        let again = diff(&result, &to.database_view(), &DiffOptions::default());
-        if !again.is_empty() {
-            return Err(ProofError::NotIdempotent(again.to_sql()));
-        }
-        let lost = count_lost(client, &self.seeded, plan, to).await?;
-        if !lost.is_empty() {
-            return Err(ProofError::RowsLost(lost));
-        }
-        // Rows in tables the plan dropped are gone for good.
-        self.seeded.retain(|name, _| {
-            to.tables
-                .values()
-                .any(|t| t.name == *name || t.renamed_from.as_ref() == Some(name))
-        });
-        self.seeded = self
-            .seeded
-            .iter()
-            .map(|(name, n)| {
-                let renamed = to
-                    .tables
-                    .values()
-                    .find(|t| {
-                        t.renamed_from.as_ref() == Some(name) && !to.tables.contains_key(name)
-                    })
-                    .map_or_else(|| name.clone(), |t| t.name.clone());
-                (renamed, *n)
-            })
-            .collect();
-        self.state = result;
+        self.check(result, lost, to)?;
         Ok(states)
     }
 
+    /// Runs `plan`'s statements as [`ProofDb::apply`] does, without reading the result: for
+    /// plans proven together by [`ProofDb::verify`] after the last of them. A statement that
+    /// fails is named as in `apply`.
+    pub async fn run(&mut self, plan: &Plan) -> Result<(), ProofError> {
+        let mut index = 0;
+        for chunk in &plan.chunks() {
+            self.execute(chunk, &mut index).await?;
+        }
+        self.introspected = false;
+        Ok(())
+    }
+
+    /// Proves that the plans run since the last proof (with [`ProofDb::run`]) took the database
+    /// to `to`, as [`ProofDb::apply`] does for one plan: the same database, nothing left to
+    /// diff, the seeded rows still there in the tables none of `plans` drops.
+    pub async fn verify(&mut self, plans: &[&Plan], to: &Schema) -> Result<(), ProofError> {
+        let (result, lost) = self.introspect_and_count(plans, to).await?;
+        self.check(result, lost, to)
+    }
+
+    /// Reads the database back and, at the same time on a third session, finds the seeded
+    /// tables `plans` keep that lost rows (the count's result is checked after the comparison,
+    /// so a database that differs is reported as such first).
+    async fn introspect_and_count(
+        &mut self,
+        plans: &[&Plan],
+        to: &Schema,
+    ) -> Result<(Schema, Result<Vec<String>, ProofError>), ProofError> {
+        let read = async {
+            let started = Instant::now();
+            let schema = introspect_parallel(&self.client, &self.second, &self.filter).await;
+            (schema, started.elapsed())
+        };
+        let count = async {
+            let started = Instant::now();
+            let counter = &self.counter;
+            let lost = count_lost([counter, counter], &self.seeded, plans, to).await;
+            (lost, started.elapsed())
+        };
+        let ((schema, read_time), (lost, count_time)) =
+            futures_util::future::join(read, count).await;
+        self.timings.introspect += read_time;
+        self.timings.introspections += 1;
+        self.timings.count += count_time;
+        Ok((schema?.schema, lost))
+    }
+
+    /// The checks of a proof on `result`, the database introspected after the plans, and
+    /// `lost`, the tables that lost rows meanwhile.
+    fn check(
+        &mut self,
+        result: Schema,
+        lost: Result<Vec<String>, ProofError>,
+        to: &Schema,
+    ) -> Result<(), ProofError> {
+        let started = Instant::now();
+        let differences = same_database(&result, to);
+        self.timings.compare += started.elapsed();
+        if !differences.is_empty() {
+            return Err(ProofError::Differs(differences));
+        }
+        let rediff = Instant::now();
+        let again = diff(&result, &to.database_view(), &DiffOptions::default());
+        self.timings.rediff += rediff.elapsed();
+        if !again.is_empty() {
+            return Err(ProofError::NotIdempotent(again.to_sql()));
+        }
+        let lost = lost?;
+        if !lost.is_empty() {
+            return Err(ProofError::RowsLost(lost));
+        }
+        // Rows in tables the plan dropped are gone for good; a renamed table's rows are under
+        // its new name.
+        let renamed = renamed_tables(to);
+        self.seeded = std::mem::take(&mut self.seeded)
+            .into_iter()
+            .filter_map(|(name, n)| match renamed.get(&name) {
+                Some(new) if !to.tables.contains_key(&name) => Some(((*new).clone(), n)),
+                _ if to.tables.contains_key(&name) || renamed.contains_key(&name) => {
+                    Some((name, n))
+                }
+                _ => None,
+            })
+            .collect();
+        self.state = result;
+        self.introspected = true;
+        self.timings.verify += started.elapsed();
+        Ok(())
+    }
+
+    /// Runs one chunk (in a transaction when it is transactional); `index` counts the plan's
+    /// statements, for the error.
+    async fn execute(&mut self, chunk: &Chunk<'_>, index: &mut usize) -> Result<(), ProofError> {
+        let started = Instant::now();
+        let client = &self.client;
+        let transactional = chunk.segment.transactional();
+        if transactional {
+            client.batch_execute("BEGIN").await?;
+        }
+        for step in &chunk.steps {
+            *index += 1;
+            if let Err(e) = client.batch_execute(&step.sql).await {
+                if transactional {
+                    let _ = client.batch_execute("ROLLBACK").await;
+                }
+                return Err(ProofError::Statement {
+                    index: *index,
+                    object: step.object.clone(),
+                    message: describe(&e),
+                    statement: step.sql.clone(),
+                });
+            }
+        }
+        if transactional {
+            client.batch_execute("COMMIT").await?;
+        }
+        self.introspected = false;
+        self.timings.apply += started.elapsed();
+        Ok(())
+    }
+
+    /// After the index build `chunk` (statement `index` of the plan): the index it names is
+    /// an index of the relation it names (one catalog query). With the check that the state
+    /// before the run plus the named indexes is the state after it, each build is known to
+    /// have built exactly its index.
+    async fn check_index_built(&self, chunk: &Chunk<'_>, index: usize) -> Result<(), ProofError> {
+        let Some((relation, name)) = concurrent_index(chunk) else {
+            return Ok(());
+        };
+        let qualified = QualifiedName {
+            schema: relation.schema.clone(),
+            name: name.clone(),
+        };
+        // language=PostgreSQL
+        let sql = "SELECT EXISTS (SELECT FROM pg_catalog.pg_index \
+                   WHERE indexrelid = to_regclass($1) AND indrelid = to_regclass($2))";
+        let row = self
+            .client
+            .query_one(sql, &[&qualified.to_string(), &relation.to_string()])
+            .await?;
+        if row.get::<_, bool>(0) {
+            Ok(())
+        } else {
+            Err(ProofError::IndexRun {
+                first: index,
+                last: index,
+                differences: vec![format!(
+                    "statement {index} does not build index {name} on {relation}"
+                )],
+            })
+        }
+    }
+
     /// Reads the scratch database back.
-    async fn introspect(&self) -> Result<Schema, IntrospectError> {
-        Ok(
-            introspect_parallel(&self.client, &self.second, &self.filter)
-                .await?
-                .schema,
-        )
+    async fn introspect(&mut self) -> Result<Schema, IntrospectError> {
+        let started = Instant::now();
+        let schema = introspect_parallel(&self.client, &self.second, &self.filter)
+            .await?
+            .schema;
+        self.timings.introspect += started.elapsed();
+        self.timings.introspections += 1;
+        Ok(schema)
     }
 
     /// The tables seeded with a row.
@@ -206,6 +545,30 @@ impl ProofDb {
     /// The state the database is in (introspected after the last plan).
     pub fn state(&self) -> &Schema {
         &self.state
+    }
+
+    /// The template database the scratch database was cloned from ([`template_name`]).
+    pub fn template(&self) -> &str {
+        &self.template
+    }
+
+    /// Where the time went so far.
+    pub fn timings(&self) -> &ProofTimings {
+        &self.timings
+    }
+
+    /// Closes the scratch database and drops it without waiting for PostgreSQL's checkpoint
+    /// (see [`pgkit::TempDb::drop_in_background`]); dropping a `ProofDb` waits.
+    pub fn discard(self) {
+        let ProofDb {
+            client,
+            second,
+            counter,
+            _db: db,
+            ..
+        } = self;
+        drop((client, second, counter));
+        db.drop_in_background(DISCARD_WAIT);
     }
 }
 
@@ -228,6 +591,163 @@ pub async fn prove(
     })
 }
 
+/// The index a chunk builds, when it is one concurrent index build (the differ names the
+/// table and index of each).
+pub fn concurrent_index(chunk: &Chunk<'_>) -> Option<(QualifiedName, Ident)> {
+    match chunk.steps.as_slice() {
+        [step] if chunk.segment == Segment::Concurrent => step.creates_index.clone(),
+        _ => None,
+    }
+}
+
+/// The end (exclusive) of the run of concurrent index builds starting at chunk `k`; `k` when
+/// chunk `k` is not one.
+fn index_run_end(chunks: &[Chunk<'_>], k: usize) -> usize {
+    let mut end = k;
+    while chunks.get(end).and_then(concurrent_index).is_some() {
+        end += 1;
+    }
+    end
+}
+
+/// The states after each index build of `run`, derived: `base` (introspected before the run)
+/// plus each index as `after` (introspected after the run) describes it. Checked: `base` plus
+/// all of them must be `after`, which is the last state returned. `first` and `last` are the
+/// run's statements, for the error.
+fn derive_run(
+    base: &Schema,
+    run: &[Chunk<'_>],
+    after: Schema,
+    first: usize,
+    last: usize,
+) -> Result<Vec<Schema>, ProofError> {
+    let fail = |differences: Vec<String>| ProofError::IndexRun {
+        first,
+        last,
+        differences,
+    };
+    let mut state = base.clone();
+    let mut states = Vec::with_capacity(run.len());
+    let mut seen = BTreeSet::new();
+    for chunk in run {
+        let Some((relation, name)) = concurrent_index(chunk) else {
+            return Err(fail(vec!["a step of the run builds no index".to_owned()]));
+        };
+        if !seen.insert((relation.schema.clone(), name.clone())) {
+            return Err(fail(vec![format!(
+                "index {name} on {relation} is built twice"
+            )]));
+        }
+        let Some(index) = find_index(&after, &relation, &name).cloned() else {
+            return Err(fail(vec![format!(
+                "index {name} on {relation} is not there after the run"
+            )]));
+        };
+        if !add_index(&mut state, &relation, index) {
+            return Err(fail(vec![format!(
+                "index {name} on {relation} cannot be added to the state before the run (no such table or view, or the index is there already)"
+            )]));
+        }
+        states.push(state.clone());
+    }
+    let differences = same_database(&state, &after);
+    if !differences.is_empty() {
+        return Err(fail(differences));
+    }
+    if let Some(last) = states.last_mut() {
+        *last = after;
+    }
+    Ok(states)
+}
+
+/// Index `name` of the table or view `relation` in `schema`.
+fn find_index<'a>(schema: &'a Schema, relation: &QualifiedName, name: &Ident) -> Option<&'a Index> {
+    let indexes = match (schema.tables.get(relation), schema.views.get(relation)) {
+        (Some(t), _) => &t.indexes,
+        (None, Some(v)) => &v.indexes,
+        (None, None) => return None,
+    };
+    indexes.iter().find(|i| i.name == *name)
+}
+
+/// Adds `index` to the table or view `relation` of `schema`, in introspection's order (by
+/// name). False when there is no such relation or it has an index of that name already.
+fn add_index(schema: &mut Schema, relation: &QualifiedName, index: Index) -> bool {
+    let indexes = match schema.tables.get_mut(relation) {
+        Some(t) => &mut t.indexes,
+        None => match schema.views.get_mut(relation) {
+            Some(v) => &mut v.indexes,
+            None => return false,
+        },
+    };
+    if indexes.iter().any(|i| i.name == index.name) {
+        return false;
+    }
+    indexes.push(index);
+    indexes.sort_by(|a, b| a.name.cmp(&b.name));
+    true
+}
+
+/// Builds and seeds `script` on a new database and keeps it as the template `name`, then drops
+/// the oldest templates beyond [`KEEP_TEMPLATES`]. False when the name was taken (another
+/// process kept its build first): the new database is dropped then.
+async fn build_template(
+    server: &Arc<pgkit::Server>,
+    name: &str,
+    script: &str,
+    seeds: &[Seed],
+    bootstrap: bool,
+) -> Result<bool, ProofError> {
+    let db = server.create_database("jp_proof_build").await?;
+    if bootstrap {
+        db.apply_bootstrap().await?;
+    }
+    let statements = crate::sqlscript::split(script).map_err(|e| ProofError::Start {
+        message: e.to_string(),
+        statement: String::new(),
+    })?;
+    let seeded = {
+        let client = db.connect().await?;
+        build(&client, &statements).await?;
+        seed(&client, seeds).await?
+        // The connection closes here: nobody may be connected to a template.
+    };
+    let kept = db.keep_as(name, &template_comment(&seeded)).await?;
+    if kept {
+        // Each DROP DATABASE checkpoints the server: not on the proof's way. A process that
+        // ends first leaves the rest to the next build.
+        let server = Arc::clone(server);
+        std::thread::spawn(move || {
+            if let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                runtime.block_on(evict_templates(&server));
+            }
+        });
+    }
+    Ok(kept)
+}
+
+/// Drops the oldest templates beyond [`KEEP_TEMPLATES`], best effort (one in use stays).
+async fn evict_templates(server: &pgkit::Server) {
+    let Ok(kept) = server.kept_databases(TEMPLATE_MARKER).await else {
+        return;
+    };
+    let mut templates: Vec<(u64, String)> = kept
+        .into_iter()
+        .filter(|k| k.name.starts_with(TEMPLATE_PREFIX))
+        .map(|k| {
+            let created = parse_template_comment(&k.comment, usize::MAX).map_or(0, |(c, _)| c);
+            (created, k.name)
+        })
+        .collect();
+    templates.sort_by(|a, b| b.cmp(a));
+    for (_, name) in templates.into_iter().skip(KEEP_TEMPLATES) {
+        let _ = server.drop_kept_database(&name).await;
+    }
+}
+
 /// Where two schemas differ as databases (Rust hints, `renamed_from` and column order aside:
 /// `ALTER TABLE` can only append columns). Empty when they are the same database.
 pub fn same_database(a: &Schema, b: &Schema) -> Vec<String> {
@@ -238,7 +758,13 @@ pub fn same_database(a: &Schema, b: &Schema) -> Vec<String> {
         }
         s
     };
-    crate::canonical::structural_differences(&normalise(a), &normalise(b))
+    let (a, b) = (normalise(a), normalise(b));
+    // Equal values serialise alike: the comparison through JSON (which names the differences)
+    // is only needed when they are not equal.
+    if a == b {
+        return Vec::new();
+    }
+    crate::canonical::structural_differences(&a, &b)
 }
 
 fn describe(e: &tokio_postgres::Error) -> String {
@@ -254,13 +780,8 @@ fn describe(e: &tokio_postgres::Error) -> String {
     }
 }
 
-/// Builds `schema` on the scratch database, statement by statement.
-async fn build(client: &Client, schema: &Schema) -> Result<(), ProofError> {
-    let script = render_schema(&schema.database_view());
-    let statements = crate::sqlscript::split(&script).map_err(|e| ProofError::Start {
-        message: e.to_string(),
-        statement: String::new(),
-    })?;
+/// Builds the start state's script (split into statements) on the scratch database.
+async fn build(client: &Client, statements: &[Statement]) -> Result<(), ProofError> {
     // Batches of statements, each one transaction in one round trip: a 1,000-table schema
     // builds many times faster than statement by statement, and the batches keep the locks a
     // transaction holds well inside the server's lock table. When a batch fails it is run again
@@ -334,14 +855,16 @@ fn seed_value(ty: &PgType, schema: &Schema, target: &Schema, n: u32) -> Option<S
     })
 }
 
-/// Inserts one row into every table that takes one (referenced tables first), each in a
-/// savepoint so a table whose constraints the simple values do not satisfy is just skipped.
-/// Returns the seeded tables with their row counts.
-async fn seed(
-    client: &Client,
-    schema: &Schema,
-    target: &Schema,
-) -> Result<BTreeMap<QualifiedName, i64>, ProofError> {
+/// One seed row: the table and the `INSERT`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Seed {
+    table: QualifiedName,
+    sql: String,
+}
+
+/// The `INSERT`s of one row into every table that takes one, referenced tables first (a pure
+/// function of the two schemas: the seed is part of a template's key).
+fn seed_statements(schema: &Schema, target: &Schema) -> Vec<Seed> {
     let mut names = table_order(&schema.tables);
     // Referenced tables first.
     let deps = |t: &Table| -> Vec<QualifiedName> {
@@ -353,8 +876,7 @@ async fn seed(
     names = crate::render::stable_topo_sort(&names, |n| {
         schema.tables.get(n).map(deps).unwrap_or_default()
     });
-    let mut seeded = BTreeMap::new();
-    client.batch_execute("BEGIN").await?;
+    let mut seeds = Vec::new();
     for name in names {
         let Some(t) = schema.tables.get(&name) else {
             continue;
@@ -403,12 +925,22 @@ async fn seed(
                 values.join(", ")
             )
         };
+        seeds.push(Seed { table: name, sql });
+    }
+    seeds
+}
+
+/// Runs the seed `INSERT`s in one transaction, each in a savepoint so a table whose
+/// constraints the simple values do not satisfy is just skipped. Returns the positions of the
+/// statements that inserted their row.
+async fn seed(client: &Client, seeds: &[Seed]) -> Result<Vec<usize>, ProofError> {
+    let mut seeded = Vec::new();
+    client.batch_execute("BEGIN").await?;
+    for (i, s) in seeds.iter().enumerate() {
         // One round trip per table; a row the values do not satisfy only skips the table.
-        let batch = format!("SAVEPOINT jp_seed; {sql}; RELEASE SAVEPOINT jp_seed");
+        let batch = format!("SAVEPOINT jp_seed; {}; RELEASE SAVEPOINT jp_seed", s.sql);
         match client.batch_execute(&batch).await {
-            Ok(()) => {
-                seeded.insert(name.clone(), 1);
-            }
+            Ok(()) => seeded.push(i),
             Err(_) => {
                 client
                     .batch_execute("ROLLBACK TO SAVEPOINT jp_seed")
@@ -422,35 +954,251 @@ async fn seed(
 
 /// Seeded tables that the plan keeps (no data-loss step on them) but whose rows are gone.
 async fn count_lost(
-    client: &Client,
+    clients: [&Client; 2],
     seeded: &BTreeMap<QualifiedName, i64>,
-    plan: &Plan,
+    plans: &[&Plan],
     to: &Schema,
 ) -> Result<Vec<String>, ProofError> {
-    let mut lost = Vec::new();
+    let renamed = renamed_tables(to);
+    // The objects of the steps that drop a table.
+    let dropped: BTreeSet<&str> = plans
+        .iter()
+        .flat_map(|p| &p.steps)
+        .filter(|s| s.losses().any(|l| l == Loss::DropTable))
+        .map(|s| s.object.as_str())
+        .collect();
+    let mut kept: Vec<(&QualifiedName, i64)> = Vec::new();
     for (name, before) in seeded {
         // Find the table under its name in the target (or the name it was renamed to).
-        let target = to
-            .tables
-            .values()
-            .find(|t| t.name == *name || t.renamed_from.as_ref() == Some(name));
-        let Some(target) = target else { continue };
-        let dropped = plan.steps.iter().any(|s| {
-            s.losses().any(|l| l == Loss::DropTable) && s.object == format!("table {}", target.name)
-        });
-        if dropped {
-            continue;
+        let target = match to.tables.get(name) {
+            Some(t) => &t.name,
+            None => match renamed.get(name) {
+                Some(new) => *new,
+                None => continue,
+            },
+        };
+        if !dropped.contains(format!("table {target}").as_str()) {
+            kept.push((target, *before));
         }
-        let row = client
-            .query_one(&format!("SELECT count(*) FROM {}", target.name), &[])
-            .await?;
-        let after: i64 = row.get(0);
+    }
+    // One round trip per batch of tables (a 1,000-table schema is counted in a few statements,
+    // not a thousand), the batches shared between the two sessions, which count in parallel.
+    let mut even = Vec::new();
+    let mut odd = Vec::new();
+    for (i, batch) in kept.chunks(COUNT_BATCH).enumerate() {
+        if i % 2 == 0 {
+            even.push(batch);
+        } else {
+            odd.push(batch);
+        }
+    }
+    let [first, second] = clients;
+    let (mut lost, more) =
+        futures_util::future::try_join(count_on(first, &even), count_on(second, &odd)).await?;
+    lost.extend(more);
+    lost.sort();
+    Ok(lost)
+}
+
+/// [`count_batch`] for each of `batches`, one after the other on `client`.
+async fn count_on(
+    client: &Client,
+    batches: &[&[(&QualifiedName, i64)]],
+) -> Result<Vec<String>, ProofError> {
+    let mut lost = Vec::new();
+    for batch in batches {
+        lost.extend(count_batch(client, batch).await?);
+    }
+    Ok(lost)
+}
+
+/// The tables of `batch` with fewer rows than before, counted in one statement.
+async fn count_batch(
+    client: &Client,
+    batch: &[(&QualifiedName, i64)],
+) -> Result<Vec<String>, ProofError> {
+    let sql = batch
+        .iter()
+        .enumerate()
+        .map(|(i, (name, _))| format!("SELECT {i}, count(*) FROM {name}"))
+        .collect::<Vec<_>>()
+        .join(" UNION ALL ");
+    let mut counts = vec![0_i64; batch.len()];
+    for row in client.query(&sql, &[]).await? {
+        let i: i32 = row.get(0);
+        if let Some(slot) = usize::try_from(i).ok().and_then(|i| counts.get_mut(i)) {
+            *slot = row.get(1);
+        }
+    }
+    let mut lost = Vec::new();
+    for ((name, before), after) in batch.iter().zip(counts) {
         if after < *before {
-            lost.push(format!(
-                "{}: {before} row(s) before, {after} after",
-                target.name
-            ));
+            lost.push(format!("{name}: {before} row(s) before, {after} after"));
         }
     }
     Ok(lost)
+}
+
+/// The tables of `to` renamed from another name: old name → new name.
+fn renamed_tables(to: &Schema) -> BTreeMap<&QualifiedName, &QualifiedName> {
+    to.tables
+        .values()
+        .filter_map(|t| Some((t.renamed_from.as_ref()?, &t.name)))
+        .collect()
+}
+
+/// Tables counted per statement after a plan.
+const COUNT_BATCH: usize = 250;
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+    use super::*;
+    use crate::model::{Column, IndexColumn, IndexKey};
+
+    fn index(name: &str, column: &str) -> Index {
+        Index {
+            name: Ident::new(name),
+            unique: false,
+            nulls_not_distinct: false,
+            method: "btree".to_owned(),
+            keys: vec![IndexColumn {
+                key: IndexKey::Column(Ident::new(column)),
+                collation: None,
+                opclass: None,
+                descending: false,
+                nulls_first: false,
+            }],
+            include: Vec::new(),
+            predicate: None,
+            options: Vec::new(),
+            comment: None,
+            renamed_from: None,
+        }
+    }
+
+    fn posts(indexes: &[(&str, &str)]) -> Schema {
+        let mut s = Schema::default();
+        let mut t = Table::new(QualifiedName::public("posts"));
+        for c in ["id", "title", "body"] {
+            t.columns.push(Column::new(c, PgType::Text));
+        }
+        for (name, column) in indexes {
+            t.indexes.push(index(name, column));
+        }
+        t.sort_children();
+        s.tables.insert(t.name.clone(), t);
+        s
+    }
+
+    fn online() -> DiffOptions {
+        DiffOptions {
+            online: true,
+            lock_timeout: None,
+        }
+    }
+
+    #[test]
+    fn states_between_index_builds_are_the_state_before_plus_each_index() {
+        let before = posts(&[]);
+        let after = posts(&[("posts_title_idx", "title"), ("posts_body_idx", "body")]);
+        let plan = diff(&before, &after, &online());
+        let chunks = plan.chunks();
+        assert_eq!(chunks.len(), 2, "{}", plan.to_sql());
+        assert_eq!(index_run_end(&chunks, 0), 2);
+        let states = derive_run(&before, &chunks, after.clone(), 1, 2).unwrap();
+        assert_eq!(states.len(), 2);
+        let first = concurrent_index(&chunks[0]).unwrap().1;
+        let names: Vec<&str> = states[0].tables[&QualifiedName::public("posts")]
+            .indexes
+            .iter()
+            .map(|i| i.name.as_str())
+            .collect();
+        assert_eq!(names, [first.as_str()]);
+        assert_eq!(states[1], after);
+    }
+
+    #[test]
+    fn a_run_that_changed_more_or_less_than_its_indexes_is_an_error() {
+        let before = posts(&[]);
+        let after = posts(&[("posts_title_idx", "title"), ("posts_body_idx", "body")]);
+        let plan = diff(&before, &after, &online());
+        let chunks = plan.chunks();
+        // Something else changed meanwhile.
+        let mut more = after.clone();
+        more.tables
+            .values_mut()
+            .for_each(|t| t.columns.push(Column::new("extra", PgType::Text)));
+        let err = derive_run(&before, &chunks, more, 3, 4).unwrap_err();
+        assert!(
+            matches!(&err, ProofError::IndexRun { first: 3, last: 4, differences } if !differences.is_empty()),
+            "{err}"
+        );
+        // An index is missing after the run.
+        let less = posts(&[("posts_title_idx", "title")]);
+        let err = derive_run(&before, &chunks, less, 1, 2).unwrap_err();
+        assert!(err.to_string().contains("posts_body_idx"), "{err}");
+        // An index that was there before the run.
+        let err =
+            derive_run(&posts(&[("posts_body_idx", "body")]), &chunks, after, 1, 2).unwrap_err();
+        assert!(matches!(err, ProofError::IndexRun { .. }), "{err}");
+    }
+
+    #[test]
+    fn template_comments_round_trip_and_foreign_ones_do_not_parse() {
+        let comment = template_comment(&[0, 2, 5]);
+        let (created, seeded) = parse_template_comment(&comment, 6).unwrap();
+        assert!(created > 0);
+        assert_eq!(seeded, [0, 2, 5]);
+        assert_eq!(
+            parse_template_comment(&comment, 5),
+            None,
+            "index out of range"
+        );
+        let none = template_comment(&[]);
+        assert_eq!(
+            parse_template_comment(&none, 0).unwrap().1,
+            Vec::<usize>::new()
+        );
+        for foreign in [
+            "pgkit temporary database; pid=1; host=x",
+            "jobpilot proof template",
+            "jobpilot proof template; created=x; seeded=1",
+            "",
+        ] {
+            assert_eq!(parse_template_comment(foreign, 10), None, "{foreign}");
+        }
+    }
+
+    #[test]
+    fn template_names_depend_on_the_state_the_seed_and_the_bootstrap() {
+        let a = posts(&[]);
+        let b = posts(&[("posts_title_idx", "title")]);
+        let name = template_name(&a, &b, true);
+        assert!(
+            name.starts_with(TEMPLATE_PREFIX) && name.len() <= 63,
+            "{name}"
+        );
+        assert_eq!(name, template_name(&a, &b, true));
+        assert_ne!(name, template_name(&b, &b, true));
+        assert_ne!(name, template_name(&a, &b, false));
+        let seeds = seed_statements(&a, &b);
+        assert_eq!(seeds.len(), 1);
+        let script = render_schema(&a.database_view());
+        let mut other = seeds.clone();
+        other[0].sql.push_str(" -- another row");
+        assert_ne!(
+            template_name_of(&script, &seeds, true),
+            template_name_of(&script, &other, true)
+        );
+    }
+
+    #[test]
+    fn same_database_names_differences_and_nothing_for_equal_states() {
+        let a = posts(&[]);
+        assert!(same_database(&a, &a.clone()).is_empty());
+        let b = posts(&[("posts_title_idx", "title")]);
+        assert!(!same_database(&a, &b).is_empty());
+    }
 }

@@ -1003,8 +1003,13 @@ pub(crate) fn create_index_step(
     let sql = create_index(table, i);
     if existing && b.options.online {
         let concurrent = sql.replacen(" INDEX ", " INDEX CONCURRENTLY ", 1);
-        b.push(Order::create(Phase::Indexes).in_segment(Segment::Concurrent), object, concurrent)
-            .hazard(
+        let step = b.push(
+            Order::create(Phase::Indexes).in_segment(Segment::Concurrent),
+            object,
+            concurrent,
+        );
+        step.creates_index = Some((table.clone(), i.name.clone()));
+        step.hazard(
                 HazardKind::IndexBuild,
                 format!("builds an index on {table} without blocking writes; runs outside a transaction and can leave an INVALID index behind if it fails"),
                 None,
@@ -1052,15 +1057,16 @@ fn add_unique_key(
         } else {
             ""
         };
-        b.push(
+        let step = b.push(
             Order::create(Phase::Indexes).in_segment(Segment::Concurrent),
             object.clone(),
             format!(
                 "CREATE UNIQUE INDEX CONCURRENTLY {name} ON {table} ({}){include_sql}{nnd};",
                 crate::render::ident_list(columns)
             ),
-        )
-        .hazard(
+        );
+        step.creates_index = Some((table.clone(), name.clone()));
+        step.hazard(
             HazardKind::IndexBuild,
             format!("builds the key's index on {table} without blocking writes"),
             None,

@@ -4,7 +4,7 @@
 //! then written as the next migration files.
 
 use super::state::{self, StateError};
-use crate::diff::prove::{ProofDb, ProofError};
+use crate::diff::prove::{ProofDb, ProofError, ProofTimings, concurrent_index};
 use crate::diff::{DiffOptions, Loss, Plan, diff, diff_down};
 use crate::introspect::Filter;
 use crate::model::Schema;
@@ -37,11 +37,17 @@ pub enum NewError {
     /// The plan failed its proof.
     #[error("the plan failed its proof on a scratch database; nothing was written: {0}")]
     Proof(#[from] ProofError),
-    /// A down plan failed its proof.
-    #[error("the down migration of step {step} failed its proof; nothing was written: {source}")]
+    /// A down plan (or a run of them) failed its proof.
+    #[error(
+        "the down migration{} failed its proof; nothing was written: {source}",
+        steps_label(*.step, *.last)
+    )]
     DownProof {
-        /// Which migration of the set (1-based).
+        /// Which migration of the set (1-based); the first of a run.
         step: usize,
+        /// The last migration of the run whose down migrations were proven together (the
+        /// downs of consecutive concurrent index builds); `step` when proven alone.
+        last: usize,
         /// The failure.
         #[source]
         source: ProofError,
@@ -58,6 +64,15 @@ pub enum NewError {
         #[source]
         source: std::io::Error,
     },
+}
+
+/// ` of step N`, or `s of steps N to M`.
+fn steps_label(step: usize, last: usize) -> String {
+    if last > step {
+        format!("s of steps {step} to {last}")
+    } else {
+        format!(" of step {step}")
+    }
 }
 
 fn destructive_message(steps: &[(String, String, Loss)]) -> String {
@@ -213,52 +228,11 @@ pub async fn new_migration(
         return Err(NewError::Destructive(refused));
     }
 
-    // Prove the up plan on a scratch database; its per-chunk states give each step's down
-    // plan, proven in turn on the same database, last step first (as `migrate down` runs them).
     let proof_started = Instant::now();
-    let filter = Filter::default();
-    let mut db = ProofDb::start(server, &state.schema, &declared, &filter, true).await?;
-    let states = db.apply(&plan, &declared).await?;
+    let proven = prove_up_and_down(server, &state.schema, &plan, &declared, &diff_options).await?;
+    let downs = proven.downs;
     let chunks = plan.chunks();
     let many = chunks.len() > 1;
-    let mut downs: Vec<Plan> = Vec::with_capacity(chunks.len());
-    for k in 0..chunks.len() {
-        let before = if k == 0 {
-            state.schema.clone()
-        } else {
-            states.get(k - 1).cloned().unwrap_or_default()
-        };
-        let after = if many {
-            let mut s = states.get(k).cloned().unwrap_or_default();
-            copy_renames(&mut s, &declared);
-            s
-        } else {
-            declared.clone()
-        };
-        // Plain forms: a down migration is one file, so nothing may need to run outside a
-        // transaction.
-        let plain = DiffOptions {
-            online: false,
-            ..diff_options.clone()
-        };
-        downs.push(diff_down(&before, &after, &plain));
-    }
-    for k in (0..chunks.len()).rev() {
-        let before = if k == 0 {
-            state.schema.clone()
-        } else {
-            states.get(k - 1).cloned().unwrap_or_default()
-        };
-        if let Some(down) = downs.get(k) {
-            db.apply(down, &before)
-                .await
-                .map_err(|source| NewError::DownProof {
-                    step: k + 1,
-                    source,
-                })?;
-        }
-    }
-    drop(db);
     let mut files: Vec<(PathBuf, String)> = Vec::new();
     let first = next_version(paths)?;
     for (k, (chunk, down)) in chunks.iter().zip(&downs).enumerate() {
@@ -310,6 +284,134 @@ pub async fn new_migration(
     Ok(outcome)
 }
 
+/// The up plan proven, and the down plan of each of its chunks proven back.
+#[derive(Debug, Clone)]
+pub struct ProvenPlan {
+    /// The down plan of each chunk of the up plan, in the chunks' order.
+    pub downs: Vec<Plan>,
+    /// Where the proof's time went.
+    pub timings: ProofTimings,
+    /// Time to plan the down migrations (not part of `timings`).
+    pub plan_downs: Duration,
+}
+
+/// Proves `plan` from `from` to `declared` on a scratch database; its per-chunk states give each
+/// chunk's down plan (plain forms), proven in turn on the same database, last chunk first (as
+/// `migrate down` runs them). The downs of a run of concurrent index builds are run one by one
+/// and proven together after the last of them (the database must be back in the state before
+/// the run, rows kept); every other down is proven on its own.
+pub async fn prove_up_and_down(
+    server: &Arc<pgkit::Server>,
+    from: &Schema,
+    plan: &Plan,
+    declared: &Schema,
+    diff_options: &DiffOptions,
+) -> Result<ProvenPlan, NewError> {
+    let filter = Filter::default();
+    let mut db = ProofDb::start(server, from, declared, &filter, true).await?;
+    let states = db.apply(plan, declared).await?;
+    let chunks = plan.chunks();
+    let many = chunks.len() > 1;
+    let empty = Schema::default();
+    let before = |k: usize| -> &Schema {
+        if k == 0 {
+            from
+        } else {
+            states.get(k - 1).unwrap_or(&empty)
+        }
+    };
+    // Plain forms: a down migration is one file, so nothing may need to run outside a
+    // transaction.
+    let plain = DiffOptions {
+        online: false,
+        ..diff_options.clone()
+    };
+    let planning = Instant::now();
+    let mut downs: Vec<Plan> = Vec::with_capacity(chunks.len());
+    for (k, chunk) in chunks.iter().enumerate() {
+        let after = states.get(k).unwrap_or(&empty);
+        // An index build changes one table (or materialized view): its down plan is the
+        // differ's on that relation alone (the rest is the same on both sides), which is
+        // many times faster on a big schema. Proven like any other.
+        if many && let Some((relation, _)) = concurrent_index(chunk) {
+            let mut after = only(after, &relation);
+            copy_renames(&mut after, declared);
+            let down = diff_down(&only(before(k), &relation), &after, &plain);
+            if !down.is_empty() {
+                downs.push(down);
+                continue;
+            }
+        }
+        let after = if many {
+            let mut s = after.clone();
+            copy_renames(&mut s, declared);
+            s
+        } else {
+            declared.clone()
+        };
+        downs.push(diff_down(before(k), &after, &plain));
+    }
+    let plan_downs = planning.elapsed();
+    let mut end = chunks.len();
+    while end > 0 {
+        let last = end - 1;
+        let mut first = last;
+        let in_run = |k: usize| chunks.get(k).and_then(concurrent_index).is_some();
+        if in_run(last) {
+            while first > 0 && in_run(first - 1) {
+                first -= 1;
+            }
+        }
+        let failed = |step: usize, last: usize| {
+            move |source| NewError::DownProof {
+                step: step + 1,
+                last: last + 1,
+                source,
+            }
+        };
+        if first < last {
+            let mut run: Vec<&Plan> = Vec::with_capacity(last - first + 1);
+            for k in (first..=last).rev() {
+                if let Some(down) = downs.get(k) {
+                    db.run(down).await.map_err(failed(k, k))?;
+                    run.push(down);
+                }
+            }
+            db.verify(&run, before(first))
+                .await
+                .map_err(failed(first, last))?;
+        } else if let Some(down) = downs.get(last) {
+            db.apply(down, before(last))
+                .await
+                .map_err(failed(last, last))?;
+        }
+        end = first;
+    }
+    let timings = db.timings().clone();
+    // Dropping the scratch database checkpoints the server: not worth waiting for.
+    db.discard();
+    Ok(ProvenPlan {
+        downs,
+        timings,
+        plan_downs,
+    })
+}
+
+/// `schema` with only the table or view `relation` (and nothing else).
+fn only(schema: &Schema, relation: &crate::model::QualifiedName) -> Schema {
+    let mut out = Schema::default();
+    if let Some(t) = schema.tables.get(relation) {
+        out.tables.insert(relation.clone(), t.clone());
+    }
+    if let Some(v) = schema.views.get(relation) {
+        out.views.insert(relation.clone(), v.clone());
+    }
+    if let Some(a) = schema.attached.get(relation) {
+        out.attached.insert(relation.clone(), a.clone());
+    }
+    out
+}
+
 /// The header goes after sqlx's `-- no-transaction` marker, which must stay the first line.
 fn with_header(body: &str, header: &str) -> String {
     match body.strip_prefix("-- no-transaction\n") {
@@ -354,6 +456,30 @@ mod tests {
         assert_eq!(slug("Add avatar URL").unwrap(), "add_avatar_url");
         assert_eq!(slug("  x--y  ").unwrap(), "x_y");
         assert!(slug("--").is_err());
+    }
+
+    #[test]
+    fn down_proof_errors_name_the_step_or_the_run() {
+        let one = NewError::DownProof {
+            step: 3,
+            last: 3,
+            source: ProofError::Differs(vec!["x".to_owned()]),
+        };
+        assert!(
+            one.to_string()
+                .starts_with("the down migration of step 3 failed"),
+            "{one}"
+        );
+        let run = NewError::DownProof {
+            step: 2,
+            last: 26,
+            source: ProofError::Differs(vec!["x".to_owned()]),
+        };
+        assert!(
+            run.to_string()
+                .starts_with("the down migrations of steps 2 to 26 failed"),
+            "{run}"
+        );
     }
 
     #[test]
