@@ -154,7 +154,7 @@ struct Row {
 fn parts(t: &ProofTimings) -> String {
     format!(
         "prepare {}, template {} ({} build, {} clone), statements {}, {} introspection(s) {} \
-         (rows counted meanwhile: {}), checks {} (compare {}, re-diff {}, derived states {})",
+         then rows counted {}, checks {} (compare {}, re-diff {}, derived states {})",
         ms(t.prepare),
         if t.template_hit { "hit" } else { "built" },
         ms(t.build),
