@@ -27,7 +27,7 @@ mod util;
 pub use bootstrap::supabase_bootstrap_sql;
 pub use error::Error;
 pub use server::{DiscoverOptions, Server};
-pub use tempdb::{CopyStrategy, KeptDb, TempDb};
+pub use tempdb::{CopyStrategy, KeptDb, TempDb, on_own_thread};
 
 /// `Result` with [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;

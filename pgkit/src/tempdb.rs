@@ -262,32 +262,20 @@ impl TempDb {
         // The guard has nothing left to drop.
         let name = std::mem::take(&mut self.name);
         let (sent, on_the_way) = std::sync::mpsc::channel::<()>();
-        std::thread::spawn(move || {
-            let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-            else {
+        on_own_thread(async move {
+            let Ok(client) = connect(&admin).await else {
                 return;
             };
-            runtime.block_on(async move {
-                let Ok(client) = connect(&admin).await else {
-                    return;
-                };
-                // language=PostgreSQL
-                let sql = format!(
-                    "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                    quote_ident(&name)
-                );
-                let drop = client.batch_execute(&sql);
-                tokio::pin!(drop);
-                // A moment of running hands the statement to the connection, which writes it
-                // at once; then the caller may go.
-                let early = tokio::time::timeout(SEND_GRACE, &mut drop).await;
-                let _ = sent.send(());
-                if early.is_err() {
-                    let _ = drop.await;
-                }
-            });
+            let sql = drop_statement(&name);
+            let drop = client.batch_execute(&sql);
+            tokio::pin!(drop);
+            // A moment of running hands the statement to the connection, which writes it at
+            // once; then the caller may go.
+            let early = tokio::time::timeout(SEND_GRACE, &mut drop).await;
+            let _ = sent.send(());
+            if early.is_err() {
+                let _ = drop.await;
+            }
         });
         let _ = on_the_way.recv_timeout(wait);
     }
@@ -338,29 +326,45 @@ impl Drop for TempDb {
             // Kept (`keep_as`): nothing to drop.
             return;
         }
-        // A separate thread with its own runtime works both inside a runtime (where blocking on
-        // a future is forbidden) and outside any; joining makes the drop synchronous.
+        // On a thread of its own, joined: the drop is synchronous, inside a runtime or not.
         let admin = self.server.admin_config();
         let name = std::mem::take(&mut self.name);
-        let worker = std::thread::spawn(move || -> Result<()> {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .map_err(|e| Error::io("starting a runtime to drop a database", e))?;
-            runtime.block_on(drop_database(&admin, &name))
-        });
         // Errors cannot be reported from Drop; a leftover is swept by a later run.
-        let _ = worker.join();
+        let _ = on_own_thread(async move {
+            let _ = drop_database(&admin, &name).await;
+        })
+        .join();
     }
 }
 
-/// `DROP DATABASE IF EXISTS name WITH (FORCE)` over a fresh connection to `admin`.
+/// Runs `work` on a thread of its own with a runtime of its own: this works inside a runtime
+/// (where blocking on a future is forbidden) and outside any. Join the handle to wait for it;
+/// a thread or runtime that cannot be started runs nothing.
+pub fn on_own_thread<F>(work: F) -> std::thread::JoinHandle<()>
+where
+    F: std::future::Future<Output = ()> + Send + 'static,
+{
+    std::thread::spawn(move || {
+        if let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        {
+            runtime.block_on(work);
+        }
+    })
+}
+
+/// `DROP DATABASE IF EXISTS name WITH (FORCE)`.
+fn drop_statement(name: &str) -> String {
+    // language=PostgreSQL
+    format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", quote_ident(name))
+}
+
+/// [`drop_statement`] over a fresh connection to `admin`.
 async fn drop_database(admin: &Config, name: &str) -> Result<()> {
     let client = connect(admin).await?;
-    // language=PostgreSQL
-    let sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", quote_ident(name));
     client
-        .batch_execute(&sql)
+        .batch_execute(&drop_statement(name))
         .await
         .map_err(|e| Error::query(format!("dropping database {name}"), e))
 }

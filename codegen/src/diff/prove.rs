@@ -114,8 +114,8 @@ pub struct ProofTimings {
     pub compare: Duration,
     /// Of `verify`: diffing again.
     pub rediff: Duration,
-    /// Counting the seeded rows (on a session of its own, while the state is introspected: not
-    /// part of `verify`).
+    /// Counting the seeded rows (on the reading sessions, after the introspection; not part of
+    /// `verify`).
     pub count: Duration,
     /// Of `verify`: deriving the states between concurrent index builds.
     pub derive: Duration,
@@ -313,7 +313,7 @@ impl ProofDb {
         let mut states: Vec<Schema> = Vec::with_capacity(chunks.len());
         let mut index = 0;
         let mut k = 0;
-        // The rows are counted while the final state is read.
+        // The rows are counted when the final state is read.
         let mut lost = None;
         while k < chunks.len() {
             let end = index_run_end(&chunks, k).max(k + 1);
@@ -402,16 +402,11 @@ impl ProofDb {
         plans: &[&Plan],
         to: &Schema,
     ) -> Result<(Schema, Result<Vec<String>, ProofError>), ProofError> {
-        let started = Instant::now();
-        let schema = introspect_parallel(&self.client, &self.second, &self.filter).await;
-        let read_time = started.elapsed();
+        let schema = self.introspect().await?;
         let started = Instant::now();
         let lost = count_lost([&self.client, &self.second], &self.seeded, plans, to).await;
-        let count_time = started.elapsed();
-        self.timings.introspect += read_time;
-        self.timings.introspections += 1;
-        self.timings.count += count_time;
-        Ok((schema?.schema, lost))
+        self.timings.count += started.elapsed();
+        Ok((schema, lost))
     }
 
     /// The checks of a proof on `result`, the database introspected after the plans, and
@@ -710,14 +705,7 @@ async fn build_template(
         // Each DROP DATABASE checkpoints the server: not on the proof's way. A process that
         // ends first leaves the rest to the next build.
         let server = Arc::clone(server);
-        std::thread::spawn(move || {
-            if let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-            {
-                runtime.block_on(evict_templates(&server));
-            }
-        });
+        pgkit::on_own_thread(async move { evict_templates(&server).await });
     }
     Ok(kept)
 }
