@@ -482,6 +482,57 @@ async fn states_between_concurrent_index_builds_are_derived_and_checked() {
 }
 
 #[tokio::test]
+async fn the_state_before_index_builds_is_derived_and_their_downs_proven_with_the_change_before() {
+    let server = server().await;
+    let from = state(&server, "").await;
+    let to = state(
+        &server,
+        &format!("ALTER TABLE public.jobs ADD COLUMN note text;\n{THREE_INDEXES}"),
+    )
+    .await;
+    let plan = diff(&from, &to, &DiffOptions::default());
+    let chunks = plan.chunks();
+    assert_eq!(chunks.len(), 4, "{}", plan.to_sql());
+    assert!(chunks[0].segment.transactional());
+    let mut db = ProofDb::start(&server, &from, &to, &Filter::default(), true)
+        .await
+        .unwrap();
+    let states = db.apply(&plan, &to).await.unwrap();
+    // Read once, after the last build; the state after the column is the end without the
+    // three indexes.
+    assert_eq!(db.timings().introspections, 1);
+    assert_eq!(states.len(), 4);
+    let jobs = |s: &Schema| s.tables[&QualifiedName::public("jobs")].clone();
+    assert!(jobs(&states[0]).column("note").is_some());
+    assert!(
+        same_database(
+            &states[0],
+            &state_without(
+                &state_without(&state_without(&to, "jobs_company_idx"), "jobs_title_idx"),
+                "applications_status_idx"
+            )
+        )
+        .is_empty()
+    );
+    assert!(same_database(&states[3], &to).is_empty());
+    drop(db);
+
+    // Up and down: one read after the up plan, one after all the downs (the index drops and
+    // the column's down proven together).
+    let proven = codegen::migrate::new::prove_up_and_down(
+        &server,
+        &from,
+        &plan,
+        &to,
+        &DiffOptions::default(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(proven.downs.len(), 4);
+    assert_eq!(proven.timings.introspections, 2);
+}
+
+#[tokio::test]
 async fn plans_run_together_are_verified_after_the_last() {
     let server = server().await;
     let from = state(&server, "").await;

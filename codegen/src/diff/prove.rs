@@ -8,10 +8,13 @@
 //!
 //! Speed. The seeded start state is built once per server and kept as a template database
 //! (`jp_tpl_<hash>`, the hash of everything that shapes it: see [`template_name`]); each proof
-//! clones it. Between the concurrent index builds of a plan the states are derived, not read:
+//! clones it. Around the concurrent index builds of a plan the states are derived, not read:
 //! the database is introspected after the last build of a run, and the states in between are
 //! the state before the run plus the indexes built so far (checked: the state before the run
-//! plus all of them must be the introspected state after the run).
+//! plus all of them must be the introspected state after the run). The state before a run is
+//! not read either when a transactional chunk precedes the run: it is the state after the run
+//! without the indexes it built (each build is checked to have built its index, and the final
+//! state is compared with the target).
 
 use super::plan::{Chunk, Segment};
 use super::{DiffOptions, Loss, Plan, diff};
@@ -88,7 +91,7 @@ pub struct Proof {
     /// Tables seeded with a row before the plan.
     pub seeded: usize,
     /// The state after each chunk of the plan (the last is the target): introspected, except
-    /// between the concurrent index builds of a run, where it is derived (see the module
+    /// around the concurrent index builds of a run, where it is derived (see the module
     /// documentation).
     pub states: Vec<Schema>,
 }
@@ -306,24 +309,35 @@ impl ProofDb {
     /// Applies `plan` (each transactional chunk in a transaction, each concurrent statement on
     /// its own) and proves the result is `to`: the same database, nothing left to diff, the
     /// seeded rows still there in the tables the plan keeps. Returns the state after each chunk
-    /// (introspected, except between the concurrent index builds of a run: see
+    /// (introspected, except around the concurrent index builds of a run: see
     /// [`Proof::states`]).
     pub async fn apply(&mut self, plan: &Plan, to: &Schema) -> Result<Vec<Schema>, ProofError> {
         let chunks = plan.chunks();
+        let many = chunks.len() > 1;
         let mut states: Vec<Schema> = Vec::with_capacity(chunks.len());
         let mut index = 0;
         let mut k = 0;
         // The rows are counted when the final state is read.
         let mut lost = None;
+        // Whether the state after the last chunk run is still unread: a chunk followed by
+        // concurrent index builds is not read back, its state is the state after the builds
+        // without their indexes (derived when they are read).
+        let mut unread = false;
         while k < chunks.len() {
             let end = index_run_end(&chunks, k).max(k + 1);
             let run = chunks.get(k..end).unwrap_or_default();
-            if chunks.len() > 1 && run.len() > 1 {
-                // The state before the run must be one PostgreSQL described.
-                let base = match states.last() {
-                    Some(s) => s.clone(),
-                    None if self.introspected => self.state.clone(),
-                    None => self.introspect().await?,
+            let builds_indexes = run.first().and_then(concurrent_index).is_some();
+            if many && builds_indexes && (run.len() > 1 || unread) {
+                // The state before the run: one PostgreSQL described, or (unread) derived from
+                // the state after it.
+                let base = if unread {
+                    None
+                } else {
+                    Some(match states.last() {
+                        Some(s) => s.clone(),
+                        None if self.introspected => self.state.clone(),
+                        None => self.introspect().await?,
+                    })
                 };
                 let first = index + 1;
                 for chunk in run {
@@ -338,18 +352,30 @@ impl ProofDb {
                     self.introspect().await?
                 };
                 let started = Instant::now();
+                let base = match base {
+                    Some(base) => base,
+                    None => {
+                        let base = state_before_run(&after, run, first, index)?;
+                        states.push(base.clone());
+                        base
+                    }
+                };
                 let derived = derive_run(&base, run, after, first, index);
                 self.timings.verify += started.elapsed();
                 self.timings.derive += started.elapsed();
                 states.extend(derived?);
+                unread = false;
             } else {
                 for chunk in run {
                     self.execute(chunk, &mut index).await?;
-                    if chunks.len() > 1 && end == chunks.len() {
+                    let next_builds_index = chunks.get(k + 1).and_then(concurrent_index).is_some();
+                    if many && end == chunks.len() {
                         let (state, counted) = self.introspect_and_count(&[plan], to).await?;
                         lost = Some(counted);
                         states.push(state);
-                    } else if chunks.len() > 1 {
+                    } else if many && next_builds_index {
+                        unread = true;
+                    } else if many {
                         states.push(self.introspect().await?);
                     }
                 }
@@ -646,6 +672,51 @@ fn derive_run(
         *last = after;
     }
     Ok(states)
+}
+
+/// The state before the concurrent index builds of `run`, derived from `after`, the state
+/// read after them: `after` without the indexes they built. Sound because each build was
+/// checked to build its index ([`ProofDb::check_index_built`]) and `CREATE INDEX CONCURRENTLY`
+/// changes nothing else; the final state is read and compared with the target all the same.
+/// `first` and `last` are the run's statements, for the error.
+fn state_before_run(
+    after: &Schema,
+    run: &[Chunk<'_>],
+    first: usize,
+    last: usize,
+) -> Result<Schema, ProofError> {
+    let mut base = after.clone();
+    for chunk in run {
+        let removed = concurrent_index(chunk)
+            .is_some_and(|(relation, name)| remove_index(&mut base, &relation, &name));
+        if !removed {
+            let what = concurrent_index(chunk).map_or_else(
+                || "a step of the run builds no index".to_owned(),
+                |(relation, name)| format!("index {name} on {relation} is not there after the run"),
+            );
+            return Err(ProofError::IndexRun {
+                first,
+                last,
+                differences: vec![what],
+            });
+        }
+    }
+    Ok(base)
+}
+
+/// Removes index `name` from the table or view `relation` of `schema`; false when there is no
+/// such index.
+fn remove_index(schema: &mut Schema, relation: &QualifiedName, name: &Ident) -> bool {
+    let indexes = match schema.tables.get_mut(relation) {
+        Some(t) => &mut t.indexes,
+        None => match schema.views.get_mut(relation) {
+            Some(v) => &mut v.indexes,
+            None => return false,
+        },
+    };
+    let before = indexes.len();
+    indexes.retain(|i| i.name != *name);
+    indexes.len() < before
 }
 
 /// Index `name` of the table or view `relation` in `schema`.

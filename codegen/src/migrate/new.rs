@@ -7,7 +7,7 @@ use super::state::{self, StateError};
 use crate::diff::prove::{ProofDb, ProofError, ProofTimings, concurrent_index};
 use crate::diff::{DiffOptions, Loss, Plan, diff, diff_down};
 use crate::introspect::Filter;
-use crate::model::Schema;
+use crate::model::{Ident, Schema};
 use crate::project::{self, Paths, ProjectError};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -299,7 +299,9 @@ pub struct ProvenPlan {
 /// chunk's down plan (plain forms), proven in turn on the same database, last chunk first (as
 /// `migrate down` runs them). The downs of a run of concurrent index builds are run one by one
 /// and proven together after the last of them (the database must be back in the state before
-/// the run, rows kept); every other down is proven on its own.
+/// the run, rows kept), or, when each only drops its index and a step precedes the run, together
+/// with that step's down (the state between them is the state before the run: nothing else
+/// changed); every other down is proven on its own.
 pub async fn prove_up_and_down(
     server: &Arc<pgkit::Server>,
     from: &Schema,
@@ -352,6 +354,12 @@ pub async fn prove_up_and_down(
         downs.push(diff_down(before(k), &after, &plain));
     }
     let plan_downs = planning.elapsed();
+    // The downs run from the last step back. The downs of a run of index builds that only drop
+    // their indexes are not read back when a step precedes the run: the state after them is
+    // the state before the run (nothing but those indexes differs), so they are proven with the
+    // down of that step, by one introspection after it. Any other down is read back at once.
+    let mut pending: Vec<&Plan> = Vec::new();
+    let mut pending_last: Option<usize> = None;
     let mut end = chunks.len();
     while end > 0 {
         let last = end - 1;
@@ -369,21 +377,24 @@ pub async fn prove_up_and_down(
                 source,
             }
         };
-        if first < last {
-            let mut run: Vec<&Plan> = Vec::with_capacity(last - first + 1);
-            for k in (first..=last).rev() {
-                if let Some(down) = downs.get(k) {
-                    db.run(down).await.map_err(failed(k, k))?;
-                    run.push(down);
-                }
+        let mut only_drops = in_run(last);
+        for k in (first..=last).rev() {
+            if let Some(down) = downs.get(k) {
+                db.run(down).await.map_err(failed(k, k))?;
+                pending.push(down);
+                only_drops &= chunks
+                    .get(k)
+                    .and_then(concurrent_index)
+                    .is_some_and(|(relation, name)| drops_only(down, &relation, &name));
             }
-            db.verify(&run, before(first))
+        }
+        let top = *pending_last.get_or_insert(last);
+        if !(only_drops && first > 0) {
+            db.verify(&pending, before(first))
                 .await
-                .map_err(failed(first, last))?;
-        } else if let Some(down) = downs.get(last) {
-            db.apply(down, before(last))
-                .await
-                .map_err(failed(last, last))?;
+                .map_err(failed(first, top))?;
+            pending.clear();
+            pending_last = None;
         }
         end = first;
     }
@@ -395,6 +406,20 @@ pub async fn prove_up_and_down(
         timings,
         plan_downs,
     })
+}
+
+/// Whether `down` does nothing but drop index `name` of `relation` (session settings aside).
+fn drops_only(down: &Plan, relation: &crate::model::QualifiedName, name: &Ident) -> bool {
+    let drop = format!("DROP INDEX {}.{name};", relation.schema);
+    let mut drops = 0;
+    for step in &down.steps {
+        if step.sql == drop {
+            drops += 1;
+        } else if !(step.object == "session" && step.sql.starts_with("SET ")) {
+            return false;
+        }
+    }
+    drops == 1
 }
 
 /// `schema` with only the table or view `relation` (and nothing else).
@@ -480,6 +505,45 @@ mod tests {
                 .starts_with("the down migrations of steps 2 to 26 failed"),
             "{run}"
         );
+    }
+
+    #[test]
+    fn a_down_that_only_drops_its_index_is_recognised() {
+        use crate::diff::{Segment, Step};
+        let step = |sql: &str, object: &str| Step {
+            sql: sql.to_owned(),
+            segment: Segment::Main,
+            object: object.to_owned(),
+            hazards: Vec::new(),
+            creates_index: None,
+        };
+        let table = crate::model::QualifiedName::public("posts");
+        let name = Ident("posts_title_idx".into());
+        let plan = |steps: Vec<Step>| Plan { steps };
+        let drop = step(
+            "DROP INDEX public.posts_title_idx;",
+            "index posts_title_idx on public.posts",
+        );
+        let timeout = step("SET lock_timeout = '5s';", "session");
+        assert!(drops_only(&plan(vec![drop.clone()]), &table, &name));
+        assert!(drops_only(
+            &plan(vec![timeout.clone(), drop.clone()]),
+            &table,
+            &name
+        ));
+        // Another index, something more, or nothing at all.
+        assert!(!drops_only(
+            &plan(vec![drop.clone()]),
+            &table,
+            &Ident("posts_body_idx".into())
+        ));
+        let more = step(
+            "ALTER TABLE public.posts DROP COLUMN body;",
+            "column public.posts.body",
+        );
+        assert!(!drops_only(&plan(vec![drop.clone(), more]), &table, &name));
+        assert!(!drops_only(&plan(vec![drop.clone(), drop]), &table, &name));
+        assert!(!drops_only(&plan(vec![timeout]), &table, &name));
     }
 
     #[test]
