@@ -392,9 +392,9 @@ async fn run(args: &Args) -> BenchResult<String> {
          - 1,000 tables, 100 changes: the state from the cache and the diff take {} warm: {}; \
          with the proof, {}: {}. The proof clones the seeded 1,000-table start state from a \
          template database (built on the first run), applies the 27 steps (the 25 new indexes \
-         are built `CONCURRENTLY`, one migration step each), derives the states between the \
-         index builds from one introspection after the last, and proves each step's down \
-         migration back.\n",
+         are built `CONCURRENTLY`, one migration step each), reads the database back once after \
+         the last step and derives the states before and between the index builds from it, then \
+         runs each step's down migration back and proves them all by one more introspection.\n",
         ms(small.warm_total),
         verdict(small.warm_total),
         ms(big.warm_total),
