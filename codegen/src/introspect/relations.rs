@@ -216,7 +216,7 @@ impl Builder {
                     }
                     continue;
                 }
-                let ty = r.ty("type")?;
+                let ty = self.types.ty(&r, "type")?;
                 let mut column = Column::new(Ident(name), ty);
                 column.nullable = !r.get::<bool>("not_null")?;
                 column.default = r.get::<Option<String>>("default_expr")?.map(SqlExpr);

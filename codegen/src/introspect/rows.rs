@@ -2,6 +2,7 @@
 
 use super::{IntrospectError, Query};
 use crate::model::{Deferrable, Ident, PgType, QualifiedName};
+use std::collections::HashMap;
 use std::fmt;
 use tokio_postgres::Row;
 use tokio_postgres::types::FromSql;
@@ -139,5 +140,27 @@ impl<'a> RowReader<'a> {
                 }
             },
         )
+    }
+}
+
+/// Types already parsed, by the text `format_type()` printed: a schema repeats a few types over
+/// thousands of columns, and parsing one allocates its parts.
+#[derive(Debug, Default)]
+pub(crate) struct TypeCache(HashMap<String, PgType>);
+
+impl TypeCache {
+    /// The type in column `column` of `r`'s row ([`RowReader::ty`], parsed once per text).
+    pub(crate) fn ty(
+        &mut self,
+        r: &RowReader<'_>,
+        column: &str,
+    ) -> Result<PgType, IntrospectError> {
+        let text: &str = r.get(column)?;
+        if let Some(ty) = self.0.get(text) {
+            return Ok(ty.clone());
+        }
+        let ty = r.parse_type(text)?;
+        self.0.insert(text.to_owned(), ty.clone());
+        Ok(ty)
     }
 }
