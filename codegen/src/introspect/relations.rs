@@ -5,7 +5,7 @@
 //! skipped with it.
 
 use super::load::{Builder, NamespaceRole, PendingIndex, item};
-use super::rows::RowReader;
+use super::rows::{RowReader, column_path};
 use super::{
     IntrospectError, Q_COLUMNS, Q_CONSTRAINTS, Q_INDEX_KEYS, Q_INDEXES, Q_POLICIES, Q_RELATIONS,
 };
@@ -191,8 +191,7 @@ impl Builder {
                 // Every column, inherited ones included: constraints name theirs by number.
                 self.column_names
                     .insert((relation, position), Ident(name.clone()));
-                let full = format!("{}.{}", table.name, Ident(name.clone()));
-                r.describe(format!("column {full}"));
+                r.describe_column("column", &table.name, &name);
                 let partition_override = table.partition_of.is_some()
                     && r.get::<Option<bool>>("matches_parent")? == Some(false)
                     && comment.is_none();
@@ -201,7 +200,7 @@ impl Builder {
                     if r.get::<Option<bool>>("matches_parent")? == Some(false) {
                         self.unsupported.push(item(
                             "column",
-                            &full,
+                            column_path(&table.name, &name),
                             "an inherited column with a default or NOT NULL of its own; the \
                              model takes inherited columns from the parent",
                         ));
@@ -209,7 +208,7 @@ impl Builder {
                     if comment.is_some() {
                         self.unsupported.push(item(
                             "column",
-                            &full,
+                            column_path(&table.name, &name),
                             "a comment on an inherited column; the model takes inherited \
                              columns from the parent",
                         ));
@@ -248,7 +247,7 @@ impl Builder {
                 {
                     self.unsupported.push(item(
                         "column",
-                        &full,
+                        column_path(&table.name, column.name.as_str()),
                         "SET STATISTICS, SET STORAGE and SET COMPRESSION are not part of the \
                          schema model",
                     ));

@@ -11,7 +11,38 @@ use tokio_postgres::types::FromSql;
 pub(crate) struct RowReader<'a> {
     query: &'static str,
     row: &'a Row,
-    object: String,
+    object: Object,
+}
+
+/// The object a row describes, put into words only for an error (most rows never need it, and
+/// formatting a name for each of thousands of rows is a good part of reading them).
+enum Object {
+    /// Already in words.
+    Text(String),
+    /// `<kind> <relation>.<column>`.
+    Column {
+        kind: &'static str,
+        relation: QualifiedName,
+        column: String,
+    },
+}
+
+impl fmt::Display for Object {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Object::Text(text) => f.write_str(text),
+            Object::Column {
+                kind,
+                relation,
+                column,
+            } => write!(f, "{kind} {}", column_path(relation, column)),
+        }
+    }
+}
+
+/// `relation.column`, the column name quoted where it needs it.
+pub(crate) fn column_path(relation: &QualifiedName, column: &str) -> String {
+    format!("{relation}.{}", Ident(column.to_owned()))
 }
 
 impl<'a> RowReader<'a> {
@@ -20,20 +51,35 @@ impl<'a> RowReader<'a> {
         RowReader {
             query: query.name,
             row,
-            object: "a row".to_owned(),
+            object: Object::Text("a row".to_owned()),
         }
     }
 
     /// Names the object the row describes, for error messages.
     pub(crate) fn describe(&mut self, object: impl fmt::Display) {
-        self.object = object.to_string();
+        self.object = Object::Text(object.to_string());
+    }
+
+    /// Names the object the row describes, for error messages: `kind` (`column`, `attribute`)
+    /// `column` of `relation`.
+    pub(crate) fn describe_column(
+        &mut self,
+        kind: &'static str,
+        relation: &QualifiedName,
+        column: &str,
+    ) {
+        self.object = Object::Column {
+            kind,
+            relation: relation.clone(),
+            column: column.to_owned(),
+        };
     }
 
     /// An error about this row.
     pub(crate) fn error(&self, message: impl Into<String>) -> IntrospectError {
         IntrospectError::Row {
             query: self.query,
-            object: self.object.clone(),
+            object: self.object.to_string(),
             message: message.into(),
         }
     }
