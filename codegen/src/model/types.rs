@@ -424,11 +424,33 @@ impl Serialize for PgType {
     }
 }
 
+/// How many distinct type texts [`PgType`]'s deserializer remembers per thread: a schema uses a
+/// few dozen; past this the memory is cleared (it only saves parsing).
+const PARSED_TYPES_KEPT: usize = 1024;
+
+thread_local! {
+    /// Types deserialized on this thread, by their text: a schema of thousands of columns
+    /// repeats a few types, and parsing one is most of deserializing it.
+    static PARSED_TYPES: std::cell::RefCell<std::collections::HashMap<String, PgType>> =
+        std::cell::RefCell::new(std::collections::HashMap::new());
+}
+
 impl<'de> Deserialize<'de> for PgType {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let text = String::deserialize(deserializer)?;
+        if let Some(ty) = PARSED_TYPES.with(|m| m.borrow().get(&text).cloned()) {
+            return Ok(ty);
+        }
         // Display prints built-ins unqualified and everything else qualified.
-        PgType::parse(&text, "pg_catalog").map_err(serde::de::Error::custom)
+        let ty = PgType::parse(&text, "pg_catalog").map_err(serde::de::Error::custom)?;
+        PARSED_TYPES.with(|m| {
+            let mut m = m.borrow_mut();
+            if m.len() >= PARSED_TYPES_KEPT {
+                m.clear();
+            }
+            m.insert(text, ty.clone());
+        });
+        Ok(ty)
     }
 }
 
@@ -514,6 +536,23 @@ impl fmt::Display for PgType {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn deserializing_a_type_twice_gives_the_same_type_and_errors_stay_errors() {
+        for text in [
+            "\"character varying(40)\"",
+            "\"public.status[]\"",
+            "\"bigint\"",
+        ] {
+            let first: PgType = serde_json::from_str(text).unwrap();
+            let again: PgType = serde_json::from_str(text).unwrap();
+            assert_eq!(first, again);
+            assert_eq!(serde_json::to_string(&again).unwrap(), text);
+        }
+        for _ in 0..2 {
+            assert!(serde_json::from_str::<PgType>("\"character varying(\"").is_err());
+        }
+    }
 
     fn canon(s: &str) -> String {
         PgType::parse(s, "public").unwrap().to_string()
