@@ -6,7 +6,7 @@
 //! that attaching columns, constraints, indexes… to their parents costs one hash lookup each.
 
 use super::filter::PUBLIC_SCHEMA_DEFAULT_COMMENT;
-use super::rows::{RowReader, TypeCache};
+use super::rows::RowReader;
 use super::{
     Filter, IntrospectError, Lane, Q_ACL, Q_BUCKETS, Q_COLLATIONS, Q_COLUMNS, Q_CONSTRAINTS,
     Q_DATABASE, Q_DEFAULT_ACL, Q_EXTENSIONS, Q_FUNCTIONS, Q_INDEX_KEYS, Q_INDEXES, Q_NAMESPACES,
@@ -87,8 +87,6 @@ pub(super) struct Builder {
     pub attached: BTreeMap<QualifiedName, Attachments>,
     pub schema: Schema,
     pub unsupported: Vec<Unsupported>,
-    /// Column types parsed so far.
-    pub types: TypeCache,
 }
 
 /// Maps the rows of one catalog query into the builder.
@@ -300,7 +298,6 @@ impl Builder {
             attached: BTreeMap::new(),
             schema: Schema::default(),
             unsupported: Vec::new(),
-            types: TypeCache::default(),
         }
     }
 

@@ -191,7 +191,7 @@ impl Builder {
                 // Every column, inherited ones included: constraints name theirs by number.
                 self.column_names
                     .insert((relation, position), Ident(name.clone()));
-                r.describe_column("column", &table.name, &name);
+                r.describe_column(&table.name, &name);
                 let partition_override = table.partition_of.is_some()
                     && r.get::<Option<bool>>("matches_parent")? == Some(false)
                     && comment.is_none();
@@ -215,7 +215,7 @@ impl Builder {
                     }
                     continue;
                 }
-                let ty = self.types.ty(&r, "type")?;
+                let ty = r.ty("type")?;
                 let mut column = Column::new(Ident(name), ty);
                 column.nullable = !r.get::<bool>("not_null")?;
                 column.default = r.get::<Option<String>>("default_expr")?.map(SqlExpr);

@@ -2,7 +2,6 @@
 
 use super::{IntrospectError, Query};
 use crate::model::{Deferrable, Ident, PgType, QualifiedName};
-use std::collections::HashMap;
 use std::fmt;
 use tokio_postgres::Row;
 use tokio_postgres::types::FromSql;
@@ -19,9 +18,8 @@ pub(crate) struct RowReader<'a> {
 enum Object {
     /// Already in words.
     Text(String),
-    /// `<kind> <relation>.<column>`.
+    /// `column <relation>.<column>`.
     Column {
-        kind: &'static str,
         relation: QualifiedName,
         column: String,
     },
@@ -31,11 +29,9 @@ impl fmt::Display for Object {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Object::Text(text) => f.write_str(text),
-            Object::Column {
-                kind,
-                relation,
-                column,
-            } => write!(f, "{kind} {}", column_path(relation, column)),
+            Object::Column { relation, column } => {
+                write!(f, "column {}", column_path(relation, column))
+            }
         }
     }
 }
@@ -60,16 +56,10 @@ impl<'a> RowReader<'a> {
         self.object = Object::Text(object.to_string());
     }
 
-    /// Names the object the row describes, for error messages: `kind` (`column`, `attribute`)
-    /// `column` of `relation`.
-    pub(crate) fn describe_column(
-        &mut self,
-        kind: &'static str,
-        relation: &QualifiedName,
-        column: &str,
-    ) {
+    /// Names the object the row describes, for error messages: column `column` of `relation`
+    /// (put into words only for an error).
+    pub(crate) fn describe_column(&mut self, relation: &QualifiedName, column: &str) {
         self.object = Object::Column {
-            kind,
             relation: relation.clone(),
             column: column.to_owned(),
         };
@@ -120,14 +110,14 @@ impl<'a> RowReader<'a> {
 
     /// A type printed by `format_type()` under an empty `search_path`.
     pub(crate) fn ty(&self, column: &str) -> Result<PgType, IntrospectError> {
-        let text: String = self.get(column)?;
-        self.parse_type(&text)
+        let text: &str = self.get(column)?;
+        self.parse_type(text)
     }
 
     /// Parses a type printed by `format_type()` under an empty `search_path`: unqualified names
     /// are `pg_catalog` built-ins.
     pub(crate) fn parse_type(&self, text: &str) -> Result<PgType, IntrospectError> {
-        PgType::parse(text, "pg_catalog").map_err(|e| self.error(e.to_string()))
+        PgType::parse_printed(text).map_err(|e| self.error(e.to_string()))
     }
 
     /// A name made of a schema column and a name column, both present or both NULL.
@@ -186,27 +176,5 @@ impl<'a> RowReader<'a> {
                 }
             },
         )
-    }
-}
-
-/// Types already parsed, by the text `format_type()` printed: a schema repeats a few types over
-/// thousands of columns, and parsing one allocates its parts.
-#[derive(Debug, Default)]
-pub(crate) struct TypeCache(HashMap<String, PgType>);
-
-impl TypeCache {
-    /// The type in column `column` of `r`'s row ([`RowReader::ty`], parsed once per text).
-    pub(crate) fn ty(
-        &mut self,
-        r: &RowReader<'_>,
-        column: &str,
-    ) -> Result<PgType, IntrospectError> {
-        let text: &str = r.get(column)?;
-        if let Some(ty) = self.0.get(text) {
-            return Ok(ty.clone());
-        }
-        let ty = r.parse_type(text)?;
-        self.0.insert(text.to_owned(), ty.clone());
-        Ok(ty)
     }
 }

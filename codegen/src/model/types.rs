@@ -424,33 +424,42 @@ impl Serialize for PgType {
     }
 }
 
-/// How many distinct type texts [`PgType`]'s deserializer remembers per thread: a schema uses a
+/// How many distinct type texts [`PgType::parse_printed`] remembers per thread: a schema uses a
 /// few dozen; past this the memory is cleared (it only saves parsing).
 const PARSED_TYPES_KEPT: usize = 1024;
 
 thread_local! {
-    /// Types deserialized on this thread, by their text: a schema of thousands of columns
-    /// repeats a few types, and parsing one is most of deserializing it.
+    /// Types parsed by [`PgType::parse_printed`] on this thread, by their text.
     static PARSED_TYPES: std::cell::RefCell<std::collections::HashMap<String, PgType>> =
         std::cell::RefCell::new(std::collections::HashMap::new());
 }
 
-impl<'de> Deserialize<'de> for PgType {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(deserializer)?;
-        if let Some(ty) = PARSED_TYPES.with(|m| m.borrow().get(&text).cloned()) {
+impl PgType {
+    /// Parses a type as PostgreSQL's `format_type()` and [`PgType`]'s `Display` print it
+    /// (unqualified names are `pg_catalog` built-ins): [`PgType::parse`], remembered per thread,
+    /// since a schema of thousands of columns repeats a few types and parsing is most of the
+    /// cost of reading one (from the catalogs or from a cached schema).
+    pub fn parse_printed(text: &str) -> Result<PgType, TypeParseError> {
+        if let Some(ty) = PARSED_TYPES.with(|m| m.borrow().get(text).cloned()) {
             return Ok(ty);
         }
-        // Display prints built-ins unqualified and everything else qualified.
-        let ty = PgType::parse(&text, "pg_catalog").map_err(serde::de::Error::custom)?;
+        let ty = PgType::parse(text, "pg_catalog")?;
         PARSED_TYPES.with(|m| {
             let mut m = m.borrow_mut();
             if m.len() >= PARSED_TYPES_KEPT {
                 m.clear();
             }
-            m.insert(text, ty.clone());
+            m.insert(text.to_owned(), ty.clone());
         });
         Ok(ty)
+    }
+}
+
+impl<'de> Deserialize<'de> for PgType {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        // Display prints built-ins unqualified and everything else qualified.
+        PgType::parse_printed(&text).map_err(serde::de::Error::custom)
     }
 }
 
@@ -538,7 +547,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn deserializing_a_type_twice_gives_the_same_type_and_errors_stay_errors() {
+    fn types_parsed_twice_are_the_same_and_errors_stay_errors() {
         for text in [
             "\"character varying(40)\"",
             "\"public.status[]\"",
@@ -548,9 +557,13 @@ mod tests {
             let again: PgType = serde_json::from_str(text).unwrap();
             assert_eq!(first, again);
             assert_eq!(serde_json::to_string(&again).unwrap(), text);
+            let printed: String = serde_json::from_str(text).unwrap();
+            assert_eq!(PgType::parse_printed(&printed).unwrap(), first);
+            assert_eq!(PgType::parse(&printed, "pg_catalog").unwrap(), first);
         }
         for _ in 0..2 {
             assert!(serde_json::from_str::<PgType>("\"character varying(\"").is_err());
+            assert!(PgType::parse_printed("character varying(").is_err());
         }
     }
 
