@@ -3,7 +3,8 @@
 //!
 //! Used for the state the migrations produce (`migrate::state`, replayed on a scratch database)
 //! and for the declared schema in canonical form (`verify`, parsed, validated and the lock
-//! applied). Entries are JSON files named by their key in [`dir`]; they are written atomically
+//! applied). Entries are files in postcard's compact binary form of the serde model (reading one
+//! is several times faster than the same entry as JSON), named by their key in [`dir`]; they are written atomically
 //! (a temporary file renamed), and an entry that cannot be read or does not parse counts as
 //! absent. The cache is an optimisation only: failing to write it is not an error.
 
@@ -27,6 +28,9 @@ pub fn dir() -> PathBuf {
     std::env::temp_dir().join("jobpilot-codegen")
 }
 
+/// The extension of entry files.
+const EXTENSION: &str = "bin";
+
 /// How many entries of one kind are kept: writing one removes the oldest beyond this, so the
 /// cache does not grow without end (an entry of a big schema is megabytes).
 pub const KEEP: usize = 16;
@@ -45,13 +49,14 @@ impl Key {
         &self.hash
     }
 
-    /// The entry's file name: `<format>-<hash>.json`.
+    /// The entry's file name: `<format>-<hash>.bin`.
     fn file_name(&self) -> String {
-        format!("{}-{}.json", self.format, self.hash)
+        format!("{}-{}.{EXTENSION}", self.format, self.hash)
     }
 }
 
-/// A key: `format` and the SHA-256 (hex) of the toolkit's version and every part, each part
+/// A key: `format` and the SHA-256 (hex) of the toolkit's version, the fingerprint of its model's
+/// source (so an entry is never read by a build whose model has another shape) and every part, each part
 /// delimited so that moving bytes from one part to the next changes the key.
 pub fn key<'a>(format: &'static str, parts: impl IntoIterator<Item = &'a [u8]>) -> Key {
     let mut h = Sha256::new();
@@ -61,6 +66,8 @@ pub fn key<'a>(format: &'static str, parts: impl IntoIterator<Item = &'a [u8]>) 
     };
     add(format.as_bytes());
     add(env!("CARGO_PKG_VERSION").as_bytes());
+    // The shape of the model the entry holds (build.rs): the binary form has no field names.
+    add(env!("CODEGEN_MODEL_FINGERPRINT").as_bytes());
     for part in parts {
         add(part);
     }
@@ -70,23 +77,32 @@ pub fn key<'a>(format: &'static str, parts: impl IntoIterator<Item = &'a [u8]>) 
 
 /// The entry of `key`, when there is a readable one.
 pub fn read<T: DeserializeOwned>(key: &Key) -> Option<T> {
-    let text = std::fs::read(dir().join(key.file_name())).ok()?;
-    let entry: Entry<T> = serde_json::from_slice(&text).ok()?;
+    read_in(&dir(), key)
+}
+
+/// [`read`] from `dir`.
+fn read_in<T: DeserializeOwned>(dir: &std::path::Path, key: &Key) -> Option<T> {
+    let text = std::fs::read(dir.join(key.file_name())).ok()?;
+    let entry: Entry<T> = postcard::from_bytes(&text).ok()?;
     (entry.key == key.hash).then_some(entry.value)
 }
 
 /// Stores `value` as the entry of `key` (best effort), then removes the oldest entries of the
 /// same kind beyond [`KEEP`].
 pub fn write<T: Serialize>(key: &Key, value: &T) {
+    write_in(&dir(), key, value);
+}
+
+/// [`write`] into `dir`.
+fn write_in<T: Serialize>(dir: &std::path::Path, key: &Key, value: &T) {
     let entry = Entry {
         key: key.hash.clone(),
         value,
     };
-    let dir = dir();
-    let Ok(text) = serde_json::to_vec(&entry) else {
+    let Ok(text) = postcard::to_stdvec(&entry) else {
         return;
     };
-    if std::fs::create_dir_all(&dir).is_err() {
+    if std::fs::create_dir_all(dir).is_err() {
         return;
     }
     let path = dir.join(key.file_name());
@@ -94,12 +110,13 @@ pub fn write<T: Serialize>(key: &Key, value: &T) {
     if std::fs::write(&tmp, text).is_ok() && std::fs::rename(&tmp, &path).is_err() {
         let _ = std::fs::remove_file(&tmp);
     }
-    evict(&dir, key.format);
+    evict(dir, key.format);
 }
 
 /// Removes the oldest entries of kind `format` in `dir` beyond [`KEEP`] (by modification time).
 fn evict(dir: &std::path::Path, format: &str) {
     let prefix = format!("{format}-");
+    let suffix = format!(".{EXTENSION}");
     let Ok(read) = std::fs::read_dir(dir) else {
         return;
     };
@@ -108,7 +125,7 @@ fn evict(dir: &std::path::Path, format: &str) {
         .filter(|e| {
             let name = e.file_name();
             let name = name.to_string_lossy();
-            name.starts_with(&prefix) && name.ends_with(".json")
+            name.starts_with(&prefix) && name.ends_with(&suffix)
         })
         .filter_map(|e| Some((e.metadata().ok()?.modified().ok()?, e.path())))
         .collect();
@@ -143,13 +160,44 @@ mod tests {
         assert_ne!(key("test-v1", [&b"x"[..]]), key("test-v2", [&b"x"[..]]));
     }
 
+    /// The shipped schema, with an enum label renamed (a field the JSON form once left out
+    /// when empty: the binary form must write every field), comes back equal; a truncated
+    /// entry and an entry of another key read as absent.
+    #[test]
+    fn a_schema_comes_back_equal_and_a_damaged_entry_is_absent() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let paths = crate::project::Paths::at(root);
+        let loaded = crate::project::load_schema(&paths).unwrap();
+        let lock = crate::project::read_lock(&paths).unwrap();
+        let mut schema = crate::project::canonical_schema(&loaded, &lock).unwrap();
+        let renamed = schema.enums.values_mut().next().unwrap();
+        renamed.renamed_labels = vec![("new".into(), "old".into())];
+        assert!(schema.enums.values().any(|e| e.renamed_labels.is_empty()));
+
+        let dir = std::env::temp_dir().join(format!("jp_cache_round_{}", fastrand::u64(..)));
+        let k = key("test-round-v1", [&b"schema"[..]]);
+        write_in(&dir, &k, &schema);
+        let back: crate::model::Schema = read_in(&dir, &k).unwrap();
+        assert_eq!(back, schema);
+
+        let other = key("test-round-v1", [&b"another"[..]]);
+        std::fs::copy(dir.join(k.file_name()), dir.join(other.file_name())).unwrap();
+        assert!(read_in::<crate::model::Schema>(&dir, &other).is_none());
+
+        let path = dir.join(k.file_name());
+        let bytes = std::fs::read(&path).unwrap();
+        std::fs::write(&path, &bytes[..bytes.len() / 2]).unwrap();
+        assert!(read_in::<crate::model::Schema>(&dir, &k).is_none());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
     #[test]
     fn eviction_keeps_the_newest_entries_of_one_kind_only() {
         let dir = std::env::temp_dir().join(format!("jp_cache_evict_{}", fastrand::u64(..)));
         std::fs::create_dir_all(&dir).unwrap();
         let old = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
         for i in 0..KEEP + 3 {
-            let path = dir.join(format!("kind-a-{i:04}.json"));
+            let path = dir.join(format!("kind-a-{i:04}.bin"));
             std::fs::write(&path, "{}").unwrap();
             // The first three are the oldest.
             let when = if i < 3 {
@@ -164,7 +212,7 @@ mod tests {
                 .set_modified(when)
                 .unwrap();
         }
-        std::fs::write(dir.join("other-0000.json"), "{}").unwrap();
+        std::fs::write(dir.join("other-0000.bin"), "{}").unwrap();
         evict(&dir, "kind-a");
         let mut left: Vec<String> = std::fs::read_dir(&dir)
             .unwrap()
@@ -173,9 +221,9 @@ mod tests {
         left.sort();
         assert_eq!(left.len(), KEEP + 1, "{left:?}");
         for i in 0..3 {
-            assert!(!left.contains(&format!("kind-a-{i:04}.json")), "{left:?}");
+            assert!(!left.contains(&format!("kind-a-{i:04}.bin")), "{left:?}");
         }
-        assert!(left.contains(&"other-0000.json".to_owned()));
+        assert!(left.contains(&"other-0000.bin".to_owned()));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

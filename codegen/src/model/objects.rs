@@ -59,8 +59,9 @@ pub struct EnumType {
     /// The type's former name.
     pub renamed_from: Option<QualifiedName>,
     /// Labels renamed in place (`ALTER TYPE … RENAME VALUE`), as `(new, old)` in declaration
-    /// order (not part of the database, like `renamed_from`).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    /// order (not part of the database, like `renamed_from`). Always written: the cache's
+    /// binary form (`codegen::cache`) has no field names, so no field may be left out.
+    #[serde(default)]
     pub renamed_labels: Vec<(String, String)>,
     /// Rust enum name, when not derived from the type name (not part of the database).
     pub rust_name: Option<String>,

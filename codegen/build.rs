@@ -1,0 +1,41 @@
+//! Fingerprints the sources of the serialized model (`src/model/`) for the keys of the on-disk
+//! cache (`src/cache.rs`): its entries are in a binary form without field names, so an entry
+//! written by a build with another shape of the model must never be read by this one.
+
+use std::fs;
+use std::path::Path;
+
+fn main() -> std::io::Result<()> {
+    let dir = Path::new("src/model");
+    println!("cargo:rerun-if-changed={}", dir.display());
+    let mut files = Vec::new();
+    collect(dir, &mut files)?;
+    files.sort();
+    // FNV-1a, 64 bits, over each file's path and bytes (length-prefixed).
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut add = |bytes: &[u8]| {
+        for b in (bytes.len() as u64).to_le_bytes().iter().chain(bytes) {
+            hash ^= u64::from(*b);
+            hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    };
+    for path in &files {
+        add(path.to_string_lossy().as_bytes());
+        add(&fs::read(path)?);
+    }
+    println!("cargo:rustc-env=CODEGEN_MODEL_FINGERPRINT={hash:016x}");
+    Ok(())
+}
+
+/// Every file under `dir`, recursively.
+fn collect(dir: &Path, files: &mut Vec<std::path::PathBuf>) -> std::io::Result<()> {
+    for entry in fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_dir() {
+            collect(&path, files)?;
+        } else {
+            files.push(path);
+        }
+    }
+    Ok(())
+}
