@@ -137,19 +137,31 @@ fn types(cx: &mut Cx) {
 fn fields(cx: &mut Cx) {
     for (name, t) in &cx.schema.tables {
         let tk = table_key(name);
+        let rust: Vec<String> = t
+            .columns
+            .iter()
+            .map(|c| {
+                let hint = c.rust.field_name.as_deref();
+                if let Some(h) = hint {
+                    invalid_hint(cx, h, &format!("{tk} column {}", c.name), "field", true);
+                }
+                hint.map_or_else(|| field_name(c.name.as_str()), str::to_owned)
+            })
+            .collect();
+        // The texts of a report are formatted only for a table where two columns get one
+        // field name (for every column of a big schema they were most of this check).
+        let mut seen = std::collections::HashSet::new();
+        if rust.iter().all(|r| seen.insert(r.as_str())) {
+            continue;
+        }
         let mut items = Vec::new();
-        for c in &t.columns {
-            let key = format!("{tk} column {}", c.name);
-            let hint = c.rust.field_name.as_deref();
-            if let Some(h) = hint {
-                invalid_hint(cx, h, &key, "field", true);
-            }
+        for (c, rust) in t.columns.iter().zip(rust) {
             items.push(Named {
-                rust: hint.map_or_else(|| field_name(c.name.as_str()), str::to_owned),
+                rust,
                 sql: c.name.to_string(),
                 what: format!("column `{}`", c.name),
-                key,
-                hinted: hint.is_some(),
+                key: format!("{tk} column {}", c.name),
+                hinted: c.rust.field_name.is_some(),
             });
         }
         let table = name.clone();
