@@ -289,12 +289,15 @@ pub enum VerifyError {
     Interrupted(String),
 }
 
-/// The declared schema: `schema/` loaded, the lock applied.
-pub fn declared(paths: &Paths) -> Result<(Loaded, crate::model::Schema), ProjectError> {
-    let loaded = project::load_schema(paths)?;
+/// The declared schema: `schema/` loaded, the lock applied. The schema is moved out of the
+/// returned [`Loaded`] (not copied: a copy of a big schema is a good part of loading it), which
+/// keeps what the report needs of it, the declarations' positions and the files' text.
+fn declared(paths: &Paths) -> Result<(Loaded, crate::model::Schema), ProjectError> {
+    let mut loaded = project::load_schema(paths)?;
     let lock = project::read_lock(paths)?;
-    let schema = project::canonical_schema(&loaded, &lock)?.into_database_view();
-    Ok((loaded, schema))
+    let mut schema = std::mem::take(&mut loaded.schema);
+    lock.apply(&mut schema)?;
+    Ok((loaded, schema.into_database_view()))
 }
 
 /// The version of the declared-schema cache entries (see [`declared_cached`]).
