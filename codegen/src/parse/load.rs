@@ -9,7 +9,7 @@
 use super::{ast, lower};
 use crate::diagnostics::{Diagnostic, Diagnostics};
 use crate::model::Schema;
-use std::collections::BTreeMap;
+use std::collections::{HashMap, hash_map};
 use std::ops::Range;
 use std::path::Path;
 use std::sync::Arc;
@@ -107,7 +107,9 @@ pub struct Duplicate {
 /// `table public.users index users_email_idx`, `function public.f(integer)`…
 #[derive(Debug, Clone, Default)]
 pub struct Origins {
-    map: BTreeMap<String, Origin>,
+    /// Hashed, not ordered: a big schema has tens of thousands of keys sharing long prefixes
+    /// (`table public.t column …`), which an ordered map compares again and again.
+    map: HashMap<String, Origin>,
     duplicates: Vec<Duplicate>,
 }
 
@@ -125,14 +127,15 @@ impl Origins {
 
     /// Records a declaration; a second declaration of the same key is kept as a [`Duplicate`].
     pub fn insert(&mut self, key: String, origin: Origin) {
-        if let Some(first) = self.map.get(&key) {
-            self.duplicates.push(Duplicate {
-                key,
-                first: first.clone(),
+        match self.map.entry(key) {
+            hash_map::Entry::Occupied(first) => self.duplicates.push(Duplicate {
+                key: first.key().clone(),
+                first: first.get().clone(),
                 second: origin,
-            });
-        } else {
-            self.map.insert(key, origin);
+            }),
+            hash_map::Entry::Vacant(slot) => {
+                slot.insert(origin);
+            }
         }
     }
 
@@ -141,9 +144,11 @@ impl Origins {
         self.map.entry(key).or_insert(origin);
     }
 
-    /// Every key with its declaration.
+    /// Every key with its declaration, in the order of the keys.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &Origin)> {
-        self.map.iter().map(|(k, v)| (k.as_str(), v))
+        let mut all: Vec<(&str, &Origin)> = self.map.iter().map(|(k, v)| (k.as_str(), v)).collect();
+        all.sort_unstable_by_key(|(k, _)| *k);
+        all.into_iter()
     }
 
     /// Keys declared more than once.
