@@ -78,18 +78,30 @@ pub fn quote_ident(name: &str) -> String {
 /// Whether PostgreSQL needs `name` quoted: anything but `[a-z_][a-z0-9_$]*`, or a keyword that
 /// is not unreserved (PostgreSQL 15, `src/include/parser/kwlist.h`).
 pub fn needs_quotes(name: &str) -> bool {
-    let mut chars = name.chars();
-    let Some(first) = chars.next() else {
+    // Bytes, not chars: any byte of a non-ASCII character fails these tests as the character
+    // does.
+    let bytes = name.as_bytes();
+    let Some(&first) = bytes.first() else {
         return true;
     };
-    if !(first.is_ascii_lowercase() || first == '_') {
+    if !(first.is_ascii_lowercase() || first == b'_') {
         return true;
     }
-    if !chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '$') {
-        return true;
+    let mut keyword_like = true;
+    for &b in bytes {
+        if b.is_ascii_digit() || b == b'$' {
+            keyword_like = false;
+        } else if !(b.is_ascii_lowercase() || b == b'_') {
+            return true;
+        }
     }
-    RESERVED_KEYWORDS.binary_search(&name).is_ok()
+    // Every keyword is 2 to 17 letters and underscores: most names (`t_0042`, `a_rather_long_
+    // column_name`) need no search (this runs for every identifier rendered or formatted).
+    keyword_like && bytes.len() <= LONGEST_KEYWORD && RESERVED_KEYWORDS.binary_search(&name).is_ok()
 }
+
+/// The length of the longest of [`RESERVED_KEYWORDS`] (checked by a test).
+const LONGEST_KEYWORD: usize = 17;
 
 /// Keywords of PostgreSQL 15 that are reserved, column-name or type/function-name keywords:
 /// `quote_ident` quotes these. Sorted for binary search.
@@ -362,6 +374,24 @@ mod tests {
         let mut sorted = RESERVED_KEYWORDS.to_vec();
         sorted.sort_unstable();
         assert_eq!(sorted, RESERVED_KEYWORDS);
+    }
+
+    /// `needs_quotes` searches only names of letters and underscores up to the longest keyword.
+    #[test]
+    fn keywords_are_letters_and_underscores_of_bounded_length() {
+        for k in RESERVED_KEYWORDS {
+            assert!(k.len() >= 2 && k.len() <= LONGEST_KEYWORD, "{k}");
+            assert!(
+                k.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'),
+                "{k}"
+            );
+            assert!(needs_quotes(k), "{k}");
+        }
+        assert!(RESERVED_KEYWORDS.iter().any(|k| k.len() == LONGEST_KEYWORD));
+        assert!(!needs_quotes("authorizations"));
+        assert!(needs_quotes("é"));
+        assert!(needs_quotes("aé"));
+        assert!(!needs_quotes("user1"));
     }
 
     #[test]
