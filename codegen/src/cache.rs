@@ -3,10 +3,10 @@
 //!
 //! Used for the state the migrations produce (`migrate::state`, replayed on a scratch database)
 //! and for the declared schema in canonical form (`verify`, parsed, validated and the lock
-//! applied). Entries are files in postcard's compact binary form of the serde model (reading one
-//! is several times faster than the same entry as JSON), named by their key in [`dir`]; they are written atomically
-//! (a temporary file renamed), and an entry that cannot be read or does not parse counts as
-//! absent. The cache is an optimisation only: failing to write it is not an error.
+//! applied). Entries are files in postcard's compact binary form of the serde model (reading
+//! one is several times faster than the same entry as JSON), named by their key in [`dir`];
+//! they are written atomically (a temporary file renamed), and an entry that cannot be read or
+//! does not parse counts as absent. The cache is an optimisation only: failing to write it is not an error.
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -55,9 +55,9 @@ impl Key {
     }
 }
 
-/// A key: `format` and the SHA-256 (hex) of the toolkit's version, the fingerprint of its model's
-/// source (so an entry is never read by a build whose model has another shape) and every part, each part
-/// delimited so that moving bytes from one part to the next changes the key.
+/// A key: `format` and the SHA-256 (hex) of the toolkit's version, the fingerprint of its
+/// model's source (so an entry is never read by a build whose model has another shape) and every
+/// part, each part delimited so that moving bytes from one part to the next changes the key.
 pub fn key<'a>(format: &'static str, parts: impl IntoIterator<Item = &'a [u8]>) -> Key {
     let mut h = Sha256::new();
     let mut add = |part: &[u8]| {

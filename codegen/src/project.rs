@@ -121,7 +121,14 @@ pub fn read_lock(paths: &Paths) -> Result<CanonicalLock, ProjectError> {
 /// The declared schema in PostgreSQL's canonical form (the lock applied), without the parts
 /// that exist only in declarations.
 pub fn canonical_schema(loaded: &Loaded, lock: &CanonicalLock) -> Result<Schema, ProjectError> {
-    let mut schema = loaded.schema.clone();
+    into_canonical_schema(loaded.schema.clone(), lock)
+}
+
+/// [`canonical_schema`] of a loaded schema that is not needed any more (no copy).
+pub fn into_canonical_schema(
+    mut schema: Schema,
+    lock: &CanonicalLock,
+) -> Result<Schema, ProjectError> {
     lock.apply(&mut schema)?;
     Ok(schema)
 }

@@ -95,8 +95,8 @@ pub fn needs_quotes(name: &str) -> bool {
             return true;
         }
     }
-    // Every keyword is 2 to 17 letters and underscores: most names (`t_0042`, `a_rather_long_
-    // column_name`) need no search (this runs for every identifier rendered or formatted).
+    // Every keyword is 2 to 17 letters and underscores, so a name with a digit or `$`, or a
+    // longer one, needs no search (this runs for every identifier rendered or formatted).
     keyword_like && bytes.len() <= LONGEST_KEYWORD && RESERVED_KEYWORDS.binary_search(&name).is_ok()
 }
 

@@ -144,13 +144,6 @@ impl Origins {
         self.map.entry(key).or_insert(origin);
     }
 
-    /// Every key with its declaration, in the order of the keys.
-    pub fn iter(&self) -> impl Iterator<Item = (&str, &Origin)> {
-        let mut all: Vec<(&str, &Origin)> = self.map.iter().map(|(k, v)| (k.as_str(), v)).collect();
-        all.sort_unstable_by_key(|(k, _)| *k);
-        all.into_iter()
-    }
-
     /// Keys declared more than once.
     pub fn duplicates(&self) -> &[Duplicate] {
         &self.duplicates

@@ -16,19 +16,16 @@ pub(super) fn check(cx: &mut Cx) {
         let tk = table_key(name);
         for c in &t.columns {
             let integer = matches!(c.ty, PgType::SmallInt | PgType::Integer | PgType::BigInt);
-            let clash = |a: bool, b: bool| a && b;
-            let (identity, generated, default) = (
+            let (has_identity, has_generated, has_default) = (
                 c.identity.is_some(),
                 c.generated.is_some(),
                 c.default.is_some(),
             );
             // The names and places below are formatted only for a column that breaks a rule
             // (formatting them for every column was most of this check on big schemas).
-            if !(clash(identity, default)
-                || clash(generated, default)
-                || clash(generated, identity)
-                || clash(identity, !integer))
-            {
+            let breaks = (has_identity && (has_default || has_generated || !integer))
+                || (has_generated && has_default);
+            if !breaks {
                 continue;
             }
             let ck = format!("{tk} column {}", c.name);
@@ -100,19 +97,35 @@ mod tests {
             "a = { type = \"bigint\", identity = \"always\", default = \"0\" }\n",
             "b = { type = \"uuid\", identity = \"always\" }\n",
             "c = { type = \"int\", generated = \"a + 1\", default = \"1\" }\n",
+            "d = { type = \"int\", identity = \"always\", generated = \"a + 2\" }\n",
+            "e = { type = \"int\", default = \"3\" }\n",
         ));
-        let mut t = Fx::table("t", &[("a", "bigint"), ("b", "uuid"), ("c", "int")]);
+        let mut t = Fx::table(
+            "t",
+            &[
+                ("a", "bigint"),
+                ("b", "uuid"),
+                ("c", "int"),
+                ("d", "int"),
+                ("e", "int"),
+            ],
+        );
         t.columns[0].identity = Some(Identity::with_defaults(true, &t.columns[0].ty));
         t.columns[0].default = Some(SqlExpr::new("0"));
         t.columns[1].identity = Some(Identity::with_defaults(true, &t.columns[1].ty));
         t.columns[2].generated = Some(SqlExpr::new("a + 1"));
         t.columns[2].default = Some(SqlExpr::new("1"));
+        t.columns[3].identity = Some(Identity::with_defaults(true, &t.columns[3].ty));
+        t.columns[3].generated = Some(SqlExpr::new("a + 2"));
+        t.columns[4].default = Some(SqlExpr::new("3"));
         fx.add_table(t);
         fx.key("table public.t column a default", "\"0\"")
             .key("table public.t column a identity", "\"always\"")
             .key("table public.t column b type", "\"uuid\"")
             .key("table public.t column c default", "\"1\"")
-            .key("table public.t column c generated", "\"a + 1\"");
+            .key("table public.t column c generated", "\"a + 1\"")
+            .key("table public.t column d generated", "\"a + 2\"")
+            .key("table public.t column e default", "\"3\"");
         insta::assert_snapshot!(fx.run(), @r#"
         error[schema::identity_default] 2:55: column `a` of table `public.t` is an identity column and also has a default
           2:55 `"0"` a default
@@ -125,6 +138,9 @@ mod tests {
           4:52 `"1"` a default
           4:33 `"a + 1"` generation expression here
           help: remove `default`: a generated column is always computed from `generated`
+        error[schema::generated_default] 5:54: column `d` of table `public.t` is both generated and an identity column
+          5:54 `"a + 2"` generation expression
+          help: keep either `generated` or `identity`
         "#);
     }
 }

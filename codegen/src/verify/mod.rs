@@ -295,8 +295,7 @@ pub enum VerifyError {
 fn declared(paths: &Paths) -> Result<(Loaded, crate::model::Schema), ProjectError> {
     let mut loaded = project::load_schema(paths)?;
     let lock = project::read_lock(paths)?;
-    let mut schema = std::mem::take(&mut loaded.schema);
-    lock.apply(&mut schema)?;
+    let schema = project::into_canonical_schema(std::mem::take(&mut loaded.schema), &lock)?;
     Ok((loaded, schema.into_database_view()))
 }
 
