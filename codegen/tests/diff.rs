@@ -362,23 +362,44 @@ async fn the_start_state_is_kept_as_a_template_and_cloned_next_time() {
     assert!(!first.timings().template_hit);
     assert!(!first.timings().build.is_zero());
     assert!(database_exists(&server, &name).await);
+    assert!(!first.timings().spare_hit);
     first.apply(&plan, &to).await.unwrap();
     let seeded = first.seeded();
     assert!(seeded > 5, "{seeded}");
     drop(first);
 
-    // The same start state again: cloned from the template, nothing built; the template is
-    // still there afterwards (a clone is its own database).
+    // The first proof started a spare copy of the template for the next one, on the server.
+    let spare = codegen::diff::prove::spare_name(&name);
+    assert!(spare.starts_with(codegen::diff::prove::SPARE_PREFIX));
+    assert!(spare.len() <= 63, "{spare}");
+    wait_for_database(&server, &spare).await;
+
+    // The same start state again: the spare is claimed (renamed, not copied), nothing built;
+    // the template is still there afterwards, and another spare is on its way.
     let mut second = ProofDb::start(&server, &from, &to, &filter, true)
         .await
         .unwrap();
     assert_eq!(second.template(), name);
     assert!(second.timings().template_hit);
+    assert!(second.timings().spare_hit);
     assert!(second.timings().build.is_zero());
     assert_eq!(second.seeded(), seeded);
     second.apply(&plan, &to).await.unwrap();
     drop(second);
     assert!(database_exists(&server, &name).await);
+    wait_for_database(&server, &spare).await;
+
+    // Without a spare: cloned from the template.
+    drop_database(&server, &spare).await;
+    let mut third = ProofDb::start(&server, &from, &to, &filter, true)
+        .await
+        .unwrap();
+    assert!(third.timings().template_hit);
+    assert!(!third.timings().spare_hit);
+    assert_eq!(third.seeded(), seeded);
+    third.apply(&plan, &to).await.unwrap();
+    drop(third);
+    wait_for_database(&server, &spare).await;
 
     // Another start state (or another bootstrap) is another template.
     let mut other = from.clone();
@@ -393,7 +414,30 @@ async fn the_start_state_is_kept_as_a_template_and_cloned_next_time() {
     wider.tables.get_mut(&table).unwrap().columns.pop();
     assert_ne!(codegen::diff::prove::template_name(&wider, &to, true), name);
 
-    // Tidy up (the keep-N rule would drop it eventually).
+    // Tidy up (the keep-N rule would drop them eventually).
+    drop_database(&server, &name).await;
+    drop_database(&server, &spare).await;
+}
+
+/// Waits (30 s at most) until database `name` exists.
+async fn wait_for_database(server: &Arc<pgkit::Server>, name: &str) {
+    for _ in 0..300 {
+        if server
+            .database_names(name)
+            .await
+            .unwrap()
+            .iter()
+            .any(|n| n == name)
+        {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("database {name} never appeared");
+}
+
+/// Drops database `name` if it exists.
+async fn drop_database(server: &Arc<pgkit::Server>, name: &str) {
     let admin = server.create_database("jp_probe").await.unwrap();
     let client = admin.connect().await.unwrap();
     client

@@ -21,7 +21,8 @@ const RANDOM_LEN: usize = 8;
 /// that carry it (and match the naming scheme), never a look-alike someone made by hand.
 const MARKER: &str = "pgkit temporary database";
 
-/// How long [`TempDb::drop_in_background`] runs the drop before letting its caller go.
+/// How long a statement run in the background ([`run_in_background`]) runs before its caller
+/// goes.
 const SEND_GRACE: std::time::Duration = std::time::Duration::from_millis(20);
 
 /// Per-process counter in database names.
@@ -177,6 +178,82 @@ impl Server {
         }
     }
 
+    /// Starts `CREATE DATABASE name TEMPLATE template` (PostgreSQL's default strategy) on a
+    /// thread of its own and returns once the statement is on its way to the server, or after
+    /// `wait` at most; the server finishes it even when this process exits first. The copy is
+    /// neither guarded nor marked: it stays until [`Server::claim_database`] takes it (or
+    /// someone drops it). Best effort: when `name` is taken (another process made it first),
+    /// the template is gone or the server cannot be reached, nothing is made.
+    pub fn create_database_in_background(
+        &self,
+        name: &str,
+        template: &str,
+        wait: std::time::Duration,
+    ) {
+        let admin = self.admin_config();
+        // language=PostgreSQL
+        let sql = format!(
+            "CREATE DATABASE {} TEMPLATE {}",
+            quote_ident(name),
+            quote_ident(template)
+        );
+        run_in_background(admin, sql, wait);
+    }
+
+    /// Takes database `name` (one made by [`Server::create_database_in_background`]): renamed to
+    /// a fresh name of pgkit's scheme and marked, in one transaction, so that from then on it
+    /// is a [`TempDb`] like any other (dropped with its guard, swept when its process is gone).
+    /// `Ok(None)` when there is no such database: never made, still being made, or taken by
+    /// another process first; also when someone is connected to it.
+    pub async fn claim_database(
+        self: &Arc<Self>,
+        name: &str,
+        prefix: &str,
+    ) -> Result<Option<TempDb>> {
+        let admin = connect(&self.admin_config()).await?;
+        let new = unique_name(prefix);
+        let comment = format!(
+            "{MARKER}; pid={}; host={}",
+            std::process::id(),
+            util::hostname().replace('\'', "")
+        );
+        // language=PostgreSQL
+        let sql = format!(
+            "BEGIN; ALTER DATABASE {} RENAME TO {}; COMMENT ON DATABASE {} IS {}; COMMIT",
+            quote_ident(name),
+            quote_ident(&new),
+            quote_ident(&new),
+            quote_literal(&comment)
+        );
+        match admin.batch_execute(&sql).await {
+            Ok(()) => Ok(Some(TempDb {
+                server: Arc::clone(self),
+                name: new,
+            })),
+            Err(e) if matches!(sqlstate(&e), Some(NO_SUCH_DATABASE | OBJECT_IN_USE)) => {
+                let _ = admin.batch_execute("ROLLBACK").await;
+                Ok(None)
+            }
+            Err(e) => {
+                let _ = admin.batch_execute("ROLLBACK").await;
+                Err(Error::query(format!("claiming database {name}"), e))
+            }
+        }
+    }
+
+    /// The names of the databases whose name starts with `prefix`.
+    pub async fn database_names(&self, prefix: &str) -> Result<Vec<String>> {
+        let admin = connect(&self.admin_config()).await?;
+        // language=PostgreSQL
+        let sql = "SELECT datname FROM pg_catalog.pg_database \
+                   WHERE starts_with(datname, $1) ORDER BY datname";
+        let rows = admin
+            .query(sql, &[&prefix])
+            .await
+            .map_err(|e| Error::query("listing databases", e))?;
+        Ok(rows.into_iter().map(|r| r.get(0)).collect())
+    }
+
     /// `CREATE DATABASE <unique name> <how>`, then the pgkit marker.
     async fn create_marked(self: &Arc<Self>, prefix: &str, how: &str) -> Result<TempDb> {
         if self.is_local() {
@@ -261,23 +338,7 @@ impl TempDb {
         let admin = self.server.admin_config();
         // The guard has nothing left to drop.
         let name = std::mem::take(&mut self.name);
-        let (sent, on_the_way) = std::sync::mpsc::channel::<()>();
-        on_own_thread(async move {
-            let Ok(client) = connect(&admin).await else {
-                return;
-            };
-            let sql = drop_statement(&name);
-            let drop = client.batch_execute(&sql);
-            tokio::pin!(drop);
-            // A moment of running hands the statement to the connection, which writes it at
-            // once; then the caller may go.
-            let early = tokio::time::timeout(SEND_GRACE, &mut drop).await;
-            let _ = sent.send(());
-            if early.is_err() {
-                let _ = drop.await;
-            }
-        });
-        let _ = on_the_way.recv_timeout(wait);
+        run_in_background(admin, drop_statement(&name), wait);
     }
 
     /// The database name.
@@ -352,6 +413,28 @@ where
             runtime.block_on(work);
         }
     })
+}
+
+/// Runs `sql` over a fresh connection to `admin` on a thread of its own and returns once the
+/// statement is on its way to the server, or after `wait` at most (errors are ignored). The
+/// server finishes a statement it has received even when this process exits first.
+fn run_in_background(admin: Config, sql: String, wait: std::time::Duration) {
+    let (sent, on_the_way) = std::sync::mpsc::channel::<()>();
+    on_own_thread(async move {
+        let Ok(client) = connect(&admin).await else {
+            return;
+        };
+        let run = client.batch_execute(&sql);
+        tokio::pin!(run);
+        // A moment of running hands the statement to the connection, which writes it at
+        // once; then the caller may go.
+        let early = tokio::time::timeout(SEND_GRACE, &mut run).await;
+        let _ = sent.send(());
+        if early.is_err() {
+            let _ = run.await;
+        }
+    });
+    let _ = on_the_way.recv_timeout(wait);
 }
 
 /// `DROP DATABASE IF EXISTS name WITH (FORCE)`.
@@ -618,6 +701,85 @@ mod tests {
         }
         assert!(dropped);
         assert!(!exists(&server, &kept).await);
+    }
+
+    #[tokio::test]
+    async fn spare_copies_are_made_in_the_background_and_claimed_once() {
+        let server = Server::shared().await.unwrap();
+        let db = server.create_database("pgkit_spare").await.unwrap();
+        db.execute_script("CREATE TABLE t (id int); INSERT INTO t VALUES (9)")
+            .await
+            .unwrap();
+        let template = format!("pgkit_spare_tpl_{}", fastrand::u64(..));
+        assert!(
+            db.keep_as(&template, "pgkit test spare template")
+                .await
+                .unwrap()
+        );
+        let spare = format!("pgkit_spare_copy_{}", fastrand::u64(..));
+        assert_eq!(parse_name(&spare), None, "the sweeper must not take it");
+        // Nothing to claim yet.
+        assert!(
+            server
+                .claim_database(&spare, "pgkit_claimed")
+                .await
+                .unwrap()
+                .is_none()
+        );
+        server.create_database_in_background(&spare, &template, std::time::Duration::from_secs(5));
+        let mut made = false;
+        for _ in 0..100 {
+            if exists(&server, &spare).await {
+                made = true;
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        assert!(made, "the spare copy was never made");
+        assert_eq!(
+            server
+                .database_names("pgkit_spare_copy_")
+                .await
+                .unwrap()
+                .iter()
+                .filter(|n| **n == spare)
+                .count(),
+            1
+        );
+        // A second one under the same name: nothing happens (the name is taken).
+        server.create_database_in_background(&spare, &template, std::time::Duration::from_secs(5));
+        let claimed = server
+            .claim_database(&spare, "pgkit_claimed")
+            .await
+            .unwrap()
+            .expect("the spare is claimed");
+        assert!(!exists(&server, &spare).await);
+        assert!(parse_name(claimed.name()).is_some(), "{}", claimed.name());
+        let marker = server.database_comment(claimed.name()).await.unwrap();
+        assert!(marker.unwrap().starts_with(MARKER));
+        let client = claimed.connect().await.unwrap();
+        let row = client.query_one("SELECT id FROM t", &[]).await.unwrap();
+        assert_eq!(row.get::<_, i32>(0), 9);
+        // Claimed once: a second claim finds nothing.
+        assert!(
+            server
+                .claim_database(&spare, "pgkit_claimed")
+                .await
+                .unwrap()
+                .is_none()
+        );
+        let name = claimed.name().to_owned();
+        drop(client);
+        drop(claimed);
+        assert!(!exists(&server, &name).await);
+        let admin = connect(&server.admin_config()).await.unwrap();
+        admin
+            .batch_execute(&drop_statement(&template))
+            .await
+            .unwrap();
+        // The second background copy may have been made after all, once the first was
+        // claimed: tidy it up too.
+        admin.batch_execute(&drop_statement(&spare)).await.unwrap();
     }
 
     #[tokio::test]

@@ -8,7 +8,8 @@
 //!
 //! Speed. The seeded start state is built once per server and kept as a template database
 //! (`jp_tpl_<hash>`, the hash of everything that shapes it: see [`template_name`]); each proof
-//! clones it. Around the concurrent index builds of a plan the states are derived, not read:
+//! clones it, or rather claims the spare clone the previous proof started in the background
+//! ([`SPARE_PREFIX`]). Around the concurrent index builds of a plan the states are derived, not read:
 //! the database is introspected after the last build of a run, and the states in between are
 //! the state before the run plus the indexes built so far (checked: the state before the run
 //! plus all of them must be the introspected state after the run). The state before a run is
@@ -101,9 +102,11 @@ pub struct Proof {
 pub struct ProofTimings {
     /// Whether the start state came from an existing template (no build).
     pub template_hit: bool,
+    /// Whether the scratch database was the template's spare copy (claimed, not copied).
+    pub spare_hit: bool,
     /// Building the template: bootstrap, build, seed, keep (zero on a hit).
     pub build: Duration,
-    /// Cloning the template into the scratch database.
+    /// Cloning the template into the scratch database (or claiming its spare copy).
     pub clone: Duration,
     /// Running the plans' statements.
     pub apply: Duration,
@@ -154,6 +157,22 @@ const DISCARD_WAIT: Duration = Duration::from_secs(2);
 /// Prefix of the names of template databases (`jp_tpl_<hash>`): not pgkit's naming scheme, so
 /// pgkit's sweeper never takes them for leftovers.
 pub const TEMPLATE_PREFIX: &str = "jp_tpl_";
+
+/// Prefix of the names of spare copies of templates (`jp_spr_<hash>`, the hash of the template
+/// `jp_tpl_<hash>`). Each proof claims the spare of its template when there is one (a rename,
+/// milliseconds, where copying a 1,000-table start state takes most of a second) and starts the
+/// next spare in the background, on the server, while it runs.
+pub const SPARE_PREFIX: &str = "jp_spr_";
+
+/// How long [`ProofDb::start`] waits at most for the `CREATE DATABASE` of the next spare to be
+/// on its way to the server.
+const SPARE_WAIT: Duration = Duration::from_secs(1);
+
+/// The name of the spare copy of template `template` ([`SPARE_PREFIX`]).
+pub fn spare_name(template: &str) -> String {
+    let hash = template.strip_prefix(TEMPLATE_PREFIX).unwrap_or(template);
+    format!("{SPARE_PREFIX}{hash}")
+}
 
 /// Start of the comment of every template database, followed by `; created=<unix seconds>;
 /// seeded=<indexes of the seed statements that inserted their row>`.
@@ -264,12 +283,23 @@ impl ProofDb {
                 .and_then(|c| parse_template_comment(c, seeds.len()));
             if let Some((_, seeded)) = parsed {
                 let started = Instant::now();
-                let cloned = server
-                    .create_database_from("jp_proof", &template, CLONE_STRATEGY)
-                    .await?;
+                // The spare copy an earlier proof left, else a copy made now.
+                let spare = spare_name(&template);
+                let claimed = server.claim_database(&spare, "jp_proof").await?;
+                timings.spare_hit = claimed.is_some();
+                let cloned = match claimed {
+                    Some(db) => Some(db),
+                    None => {
+                        server
+                            .create_database_from("jp_proof", &template, CLONE_STRATEGY)
+                            .await?
+                    }
+                };
                 if let Some(db) = cloned {
                     timings.clone = started.elapsed();
                     timings.template_hit = timings.build.is_zero();
+                    // The next proof's copy, made while this one runs.
+                    server.create_database_in_background(&spare, &template, SPARE_WAIT);
                     let client = db.connect().await?;
                     let second = db.connect().await?;
                     let seeded = seeded
@@ -802,7 +832,8 @@ async fn analyze_catalogs(client: &Client) -> Result<(), ProofError> {
     Ok(())
 }
 
-/// Drops the oldest templates beyond [`KEEP_TEMPLATES`], best effort (one in use stays).
+/// Drops the oldest templates beyond [`KEEP_TEMPLATES`] and the spares of templates that are
+/// gone, best effort (one in use stays).
 async fn evict_templates(server: &pgkit::Server) {
     let Ok(kept) = server.kept_databases(TEMPLATE_MARKER).await else {
         return;
@@ -816,8 +847,20 @@ async fn evict_templates(server: &pgkit::Server) {
         })
         .collect();
     templates.sort_by(|a, b| b.cmp(a));
-    for (_, name) in templates.into_iter().skip(KEEP_TEMPLATES) {
-        let _ = server.drop_kept_database(&name).await;
+    let mut kept = BTreeSet::new();
+    for (i, (_, name)) in templates.into_iter().enumerate() {
+        if i >= KEEP_TEMPLATES && server.drop_kept_database(&name).await.unwrap_or(false) {
+            continue;
+        }
+        kept.insert(spare_name(&name));
+    }
+    // The spares of templates that are gone (a spare is only ever made from its template, and
+    // named after it).
+    let Ok(spares) = server.database_names(SPARE_PREFIX).await else {
+        return;
+    };
+    for spare in spares.iter().filter(|s| !kept.contains(*s)) {
+        let _ = server.drop_kept_database(spare).await;
     }
 }
 

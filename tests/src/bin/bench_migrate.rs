@@ -153,12 +153,17 @@ struct Row {
 /// The parts of a proof, for the text under the table.
 fn parts(t: &ProofTimings) -> String {
     format!(
-        "prepare {}, template {} ({} build, {} clone), statements {}, {} introspection(s) {} \
+        "prepare {}, template {} ({} build, {} {}), statements {}, {} introspection(s) {} \
          then rows counted {}, checks {} (compare {}, re-diff {}, derived states {})",
         ms(t.prepare),
         if t.template_hit { "hit" } else { "built" },
         ms(t.build),
         ms(t.clone),
+        if t.spare_hit {
+            "claiming the spare copy"
+        } else {
+            "clone"
+        },
         ms(t.apply),
         t.introspections,
         ms(t.introspect),
