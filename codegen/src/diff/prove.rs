@@ -160,8 +160,9 @@ pub const TEMPLATE_PREFIX: &str = "jp_tpl_";
 
 /// Prefix of the names of spare copies of templates (`jp_spr_<hash>`, the hash of the template
 /// `jp_tpl_<hash>`). Each proof claims the spare of its template when there is one (a rename,
-/// milliseconds, where copying a 1,000-table start state takes most of a second) and starts the
-/// next spare in the background, on the server, while it runs.
+/// milliseconds, where copying a 1,000-table start state takes most of a second) and, unless it
+/// built the template just now, starts the next spare in the background, on the server, while
+/// it runs.
 pub const SPARE_PREFIX: &str = "jp_spr_";
 
 /// How long [`ProofDb::start`] waits at most for the `CREATE DATABASE` of the next spare to be
@@ -298,8 +299,11 @@ impl ProofDb {
                 if let Some(db) = cloned {
                     timings.clone = started.elapsed();
                     timings.template_hit = timings.build.is_zero();
-                    // The next proof's copy, made while this one runs.
-                    server.create_database_in_background(&spare, &template, SPARE_WAIT);
+                    // The next proof's copy, made while this one runs; not for a template
+                    // built just now (most are never used again: tests, one-off diffs).
+                    if timings.template_hit {
+                        server.create_database_in_background(&spare, &template, SPARE_WAIT);
+                    }
                     let client = db.connect().await?;
                     let second = db.connect().await?;
                     let seeded = seeded
