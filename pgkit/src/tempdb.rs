@@ -25,6 +25,9 @@ const MARKER: &str = "pgkit temporary database";
 /// goes.
 const SEND_GRACE: std::time::Duration = std::time::Duration::from_millis(20);
 
+/// How often [`Server::claim_database_when_made`] looks again.
+const CLAIM_POLL: std::time::Duration = std::time::Duration::from_millis(20);
+
 /// Per-process counter in database names.
 static COUNTER: AtomicU64 = AtomicU64::new(0);
 
@@ -190,14 +193,45 @@ impl Server {
         template: &str,
         wait: std::time::Duration,
     ) {
-        let admin = self.admin_config();
+        run_in_background(self.admin_config(), copy_statement(name, template), wait);
+    }
+
+    /// [`Server::claim_database`], but while a copy of `template` named `name` is still being
+    /// made ([`Server::create_database_in_background`], by this process or another), waits for
+    /// it, `max_wait` at most: a copy under way since the last proof finishes sooner than a new
+    /// one, and two copies at once would each take longer.
+    pub async fn claim_database_when_made(
+        self: &Arc<Self>,
+        name: &str,
+        template: &str,
+        prefix: &str,
+        max_wait: std::time::Duration,
+    ) -> Result<Option<TempDb>> {
+        let started = std::time::Instant::now();
+        loop {
+            if let Some(db) = self.claim_database(name, prefix).await? {
+                return Ok(Some(db));
+            }
+            if started.elapsed() >= max_wait
+                || !self.running(&copy_statement(name, template)).await?
+            {
+                return Ok(None);
+            }
+            tokio::time::sleep(CLAIM_POLL).await;
+        }
+    }
+
+    /// Whether a session is running the statement `sql` (exactly that text) now.
+    async fn running(&self, sql: &str) -> Result<bool> {
+        let admin = connect(&self.admin_config()).await?;
         // language=PostgreSQL
-        let sql = format!(
-            "CREATE DATABASE {} TEMPLATE {}",
-            quote_ident(name),
-            quote_ident(template)
-        );
-        run_in_background(admin, sql, wait);
+        let probe = "SELECT EXISTS (SELECT FROM pg_catalog.pg_stat_activity \
+                     WHERE state = 'active' AND query = $1)";
+        let row = admin
+            .query_one(probe, &[&sql])
+            .await
+            .map_err(|e| Error::query("reading pg_stat_activity", e))?;
+        Ok(row.get(0))
     }
 
     /// Takes database `name` (one made by [`Server::create_database_in_background`]): renamed to
@@ -435,6 +469,16 @@ fn run_in_background(admin: Config, sql: String, wait: std::time::Duration) {
         }
     });
     let _ = on_the_way.recv_timeout(wait);
+}
+
+/// `CREATE DATABASE name TEMPLATE template` (the server's default strategy).
+fn copy_statement(name: &str, template: &str) -> String {
+    // language=PostgreSQL
+    format!(
+        "CREATE DATABASE {} TEMPLATE {}",
+        quote_ident(name),
+        quote_ident(template)
+    )
 }
 
 /// `DROP DATABASE IF EXISTS name WITH (FORCE)`.
@@ -772,6 +816,24 @@ mod tests {
         drop(client);
         drop(claimed);
         assert!(!exists(&server, &name).await);
+        // Claimed while it is still being made: waited for. With nothing being made: `None`.
+        server.create_database_in_background(&spare, &template, std::time::Duration::from_secs(5));
+        let long = std::time::Duration::from_secs(60);
+        let waited = server
+            .claim_database_when_made(&spare, &template, "pgkit_claimed", long)
+            .await
+            .unwrap()
+            .expect("claimed once made");
+        let client = waited.connect().await.unwrap();
+        let row = client.query_one("SELECT id FROM t", &[]).await.unwrap();
+        assert_eq!(row.get::<_, i32>(0), 9);
+        drop(client);
+        drop(waited);
+        let none = server
+            .claim_database_when_made(&spare, &template, "pgkit_claimed", long)
+            .await
+            .unwrap();
+        assert!(none.is_none());
         let admin = connect(&server.admin_config()).await.unwrap();
         admin
             .batch_execute(&drop_statement(&template))

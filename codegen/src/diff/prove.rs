@@ -165,9 +165,10 @@ pub const TEMPLATE_PREFIX: &str = "jp_tpl_";
 /// it runs.
 pub const SPARE_PREFIX: &str = "jp_spr_";
 
-/// How long [`ProofDb::start`] waits at most for the `CREATE DATABASE` of the next spare to be
-/// on its way to the server.
-const SPARE_WAIT: Duration = Duration::from_secs(1);
+/// How long [`ProofDb::start`] waits at most for a spare still being made (a copy of the
+/// 1,000-table start state takes about a second, several while a checkpoint runs), and for the
+/// `CREATE DATABASE` of the next one to be on its way to the server.
+const SPARE_WAIT: Duration = Duration::from_secs(5);
 
 /// The name of the spare copy of template `template` ([`SPARE_PREFIX`]).
 pub fn spare_name(template: &str) -> String {
@@ -286,7 +287,9 @@ impl ProofDb {
                 let started = Instant::now();
                 // The spare copy an earlier proof left, else a copy made now.
                 let spare = spare_name(&template);
-                let claimed = server.claim_database(&spare, "jp_proof").await?;
+                let claimed = server
+                    .claim_database_when_made(&spare, &template, "jp_proof", SPARE_WAIT)
+                    .await?;
                 timings.spare_hit = claimed.is_some();
                 let cloned = match claimed {
                     Some(db) => Some(db),
