@@ -246,19 +246,8 @@ impl Server {
     ) -> Result<Option<TempDb>> {
         let admin = connect(&self.admin_config()).await?;
         let new = unique_name(prefix);
-        let comment = format!(
-            "{MARKER}; pid={}; host={}",
-            std::process::id(),
-            util::hostname().replace('\'', "")
-        );
-        // language=PostgreSQL
-        let sql = format!(
-            "BEGIN; ALTER DATABASE {} RENAME TO {}; COMMENT ON DATABASE {} IS {}; COMMIT",
-            quote_ident(name),
-            quote_ident(&new),
-            quote_ident(&new),
-            quote_literal(&comment)
-        );
+        let comment = marker_comment();
+        let sql = rename_statement(name, &new, &comment);
         match admin.batch_execute(&sql).await {
             Ok(()) => Ok(Some(TempDb {
                 server: Arc::clone(self),
@@ -309,11 +298,7 @@ impl Server {
             server: Arc::clone(self),
             name,
         };
-        let comment = format!(
-            "{MARKER}; pid={}; host={}",
-            std::process::id(),
-            util::hostname().replace('\'', "")
-        );
+        let comment = marker_comment();
         // language=PostgreSQL
         let mark = format!(
             "COMMENT ON DATABASE {quoted} IS {}",
@@ -335,14 +320,7 @@ impl TempDb {
     /// dropped then, and the existing one is left as it is.
     pub async fn keep_as(mut self, name: &str, comment: &str) -> Result<bool> {
         let admin = connect(&self.server.admin_config()).await?;
-        // language=PostgreSQL
-        let sql = format!(
-            "BEGIN; ALTER DATABASE {} RENAME TO {}; COMMENT ON DATABASE {} IS {}; COMMIT",
-            quote_ident(&self.name),
-            quote_ident(name),
-            quote_ident(name),
-            quote_literal(comment)
-        );
+        let sql = rename_statement(&self.name, name, comment);
         match admin.batch_execute(&sql).await {
             Ok(()) => {
                 // Renamed: nothing for the guard to drop.
@@ -469,6 +447,28 @@ fn run_in_background(admin: Config, sql: String, wait: std::time::Duration) {
         }
     });
     let _ = on_the_way.recv_timeout(wait);
+}
+
+/// The comment pgkit marks its databases with: the marker, this process and this host (what
+/// the sweep reads).
+fn marker_comment() -> String {
+    format!(
+        "{MARKER}; pid={}; host={}",
+        std::process::id(),
+        util::hostname().replace('\'', "")
+    )
+}
+
+/// Renames database `from` to `to` and sets its comment, in one transaction.
+fn rename_statement(from: &str, to: &str, comment: &str) -> String {
+    // language=PostgreSQL
+    format!(
+        "BEGIN; ALTER DATABASE {} RENAME TO {}; COMMENT ON DATABASE {} IS {}; COMMIT",
+        quote_ident(from),
+        quote_ident(to),
+        quote_ident(to),
+        quote_literal(comment)
+    )
 }
 
 /// `CREATE DATABASE name TEMPLATE template` (the server's default strategy).
@@ -672,17 +672,26 @@ mod tests {
         assert!(client.simple_query("SELECT 1").await.is_err());
     }
 
+    /// A database kept as `name` (comment `pgkit test kept <name>`, returned) holding table `t`
+    /// with one row, `id` = `value`.
+    async fn kept_with_row(server: &Arc<Server>, name: &str, value: i32) -> String {
+        let db = server.create_database("pgkit_keep").await.unwrap();
+        db.execute_script(&format!(
+            "CREATE TABLE t (id int); INSERT INTO t VALUES ({value})"
+        ))
+        .await
+        .unwrap();
+        let comment = format!("pgkit test kept {name}");
+        assert!(db.keep_as(name, &comment).await.unwrap());
+        comment
+    }
+
     #[tokio::test]
     async fn kept_databases_are_cloned_listed_and_dropped() {
         let server = Server::shared().await.unwrap();
-        let db = server.create_database("pgkit_keep").await.unwrap();
-        db.execute_script("CREATE TABLE t (id int); INSERT INTO t VALUES (7)")
-            .await
-            .unwrap();
         let kept = format!("pgkit_kept_{}", fastrand::u64(..));
         assert_eq!(parse_name(&kept), None, "the sweeper must not take it");
-        let comment = format!("pgkit test kept {kept}");
-        assert!(db.keep_as(&kept, &comment).await.unwrap());
+        let comment = kept_with_row(&server, &kept, 7).await;
         assert!(exists(&server, &kept).await);
         assert_eq!(
             server.database_comment(&kept).await.unwrap().as_deref(),
@@ -750,16 +759,8 @@ mod tests {
     #[tokio::test]
     async fn spare_copies_are_made_in_the_background_and_claimed_once() {
         let server = Server::shared().await.unwrap();
-        let db = server.create_database("pgkit_spare").await.unwrap();
-        db.execute_script("CREATE TABLE t (id int); INSERT INTO t VALUES (9)")
-            .await
-            .unwrap();
         let template = format!("pgkit_spare_tpl_{}", fastrand::u64(..));
-        assert!(
-            db.keep_as(&template, "pgkit test spare template")
-                .await
-                .unwrap()
-        );
+        kept_with_row(&server, &template, 9).await;
         let spare = format!("pgkit_spare_copy_{}", fastrand::u64(..));
         assert_eq!(parse_name(&spare), None, "the sweeper must not take it");
         // Nothing to claim yet.
