@@ -78,6 +78,9 @@ pub enum ProofError {
         /// What differs.
         differences: Vec<String>,
     },
+    /// The proof's own work stopped (the runtime shutting down).
+    #[error("the proof was interrupted: {0}")]
+    Interrupted(String),
     /// Reading the result failed.
     #[error("introspection after the plan: {0}")]
     Introspect(#[from] IntrospectError),
@@ -114,14 +117,16 @@ pub struct ProofTimings {
     pub introspect: Duration,
     /// How many introspections.
     pub introspections: usize,
-    /// Comparing with the targets, diffing again, deriving states (all of it).
+    /// Comparing with the targets, diffing again, deriving states (all of it). Comparing and
+    /// diffing again run on a thread of their own while the rows are counted: these durations
+    /// overlap `count`.
     pub verify: Duration,
     /// Of `verify`: comparing with the targets ([`same_database`]).
     pub compare: Duration,
     /// Of `verify`: diffing again.
     pub rediff: Duration,
-    /// Counting the seeded rows (on the reading sessions, after the introspection; not part of
-    /// `verify`).
+    /// Counting the seeded rows (on the reading sessions, after the introspection, while the
+    /// result is compared and diffed again).
     pub count: Duration,
     /// Of `verify`: deriving the states between concurrent index builds.
     pub derive: Duration,
@@ -453,44 +458,56 @@ impl ProofDb {
         self.check(result, lost, to)
     }
 
-    /// Reads the database back, then finds the seeded tables `plans` keep that lost rows (the
-    /// count's result is checked after the comparison, so a database that differs is reported
-    /// as such first). The rows are counted on the two sessions that read the catalogs, after
-    /// them: those sessions have just opened every table (deparsing its expressions), where a
-    /// third session counting meanwhile opened them all again and competed for the CPU
-    /// (1,000 tables, 4 reads: introspecting and counting 2.5 s at once, 2.1 s one after the
-    /// other).
+    /// Reads the database back, then judges it: compared with `to` and diffed again on a
+    /// thread of its own while the two reading sessions find the seeded tables `plans` keep that
+    /// lost rows (the client's work and the server's overlap). The verdict is acted on by
+    /// [`ProofDb::check`], so a database that differs is reported as such before lost rows. The
+    /// rows are counted on the two sessions that read the catalogs, after them: those sessions
+    /// have just opened every table (deparsing its expressions), where a third session counting
+    /// meanwhile opened them all again and competed for the CPU (1,000 tables, 4 reads:
+    /// introspecting and counting 2.5 s at once, 2.1 s one after the other).
     async fn introspect_and_count(
         &mut self,
         plans: &[&Plan],
         to: &Schema,
-    ) -> Result<(Schema, Result<Vec<String>, ProofError>), ProofError> {
+    ) -> Result<(Schema, Verdict), ProofError> {
         let schema = self.introspect().await?;
+        let target = to.clone();
+        let judging = tokio::task::spawn_blocking(move || {
+            let verdict = judge(&schema, &target);
+            (schema, verdict)
+        });
         let started = Instant::now();
         let lost = count_lost([&self.client, &self.second], &self.seeded, plans, to).await;
         self.timings.count += started.elapsed();
-        Ok((schema, lost))
+        let (schema, mut verdict) = match judging.await {
+            Ok(judged) => judged,
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            Err(e) => return Err(ProofError::Interrupted(e.to_string())),
+        };
+        verdict.lost = lost;
+        Ok((schema, verdict))
     }
 
-    /// The checks of a proof on `result`, the database introspected after the plans, and
-    /// `lost`, the tables that lost rows.
-    fn check(
-        &mut self,
-        result: Schema,
-        lost: Result<Vec<String>, ProofError>,
-        to: &Schema,
-    ) -> Result<(), ProofError> {
+    /// Acts on the verdict on `result`, the database introspected after the plans (see
+    /// [`ProofDb::introspect_and_count`]).
+    fn check(&mut self, result: Schema, verdict: Verdict, to: &Schema) -> Result<(), ProofError> {
         let started = Instant::now();
-        let differences = same_database(&result, to);
-        self.timings.compare += started.elapsed();
+        let Verdict {
+            differences,
+            again,
+            lost,
+            compare,
+            rediff,
+        } = verdict;
+        self.timings.compare += compare;
+        self.timings.rediff += rediff;
+        self.timings.verify += compare + rediff;
         if !differences.is_empty() {
             return Err(ProofError::Differs(differences));
         }
-        let rediff = Instant::now();
-        let again = diff(&result, &to.database_view(), &DiffOptions::default());
-        self.timings.rediff += rediff.elapsed();
-        if !again.is_empty() {
-            return Err(ProofError::NotIdempotent(again.to_sql()));
+        if let Some(again) = again {
+            return Err(ProofError::NotIdempotent(again));
         }
         let lost = lost?;
         if !lost.is_empty() {
@@ -888,6 +905,42 @@ pub fn same_database(a: &Schema, b: &Schema) -> Vec<String> {
         return Vec::new();
     }
     crate::canonical::structural_differences(&a, &b)
+}
+
+/// What [`ProofDb::check`] acts on: the database read back compared with the target and
+/// diffed again (by [`judge`]), and the seeded tables that lost rows.
+struct Verdict {
+    /// Where the database differs from the target ([`same_database`]).
+    differences: Vec<String>,
+    /// The SQL of what the differ still finds to do, when it finds anything.
+    again: Option<String>,
+    /// The seeded tables that lost rows.
+    lost: Result<Vec<String>, ProofError>,
+    /// How long the comparison took.
+    compare: Duration,
+    /// How long diffing again took.
+    rediff: Duration,
+}
+
+/// Compares `result` with `to` and, when they are the same database, diffs them again.
+fn judge(result: &Schema, to: &Schema) -> Verdict {
+    let started = Instant::now();
+    let differences = same_database(result, to);
+    let compare = started.elapsed();
+    let started = Instant::now();
+    let again = if differences.is_empty() {
+        let plan = diff(result, &to.database_view(), &DiffOptions::default());
+        (!plan.is_empty()).then(|| plan.to_sql())
+    } else {
+        None
+    };
+    Verdict {
+        differences,
+        again,
+        lost: Ok(Vec::new()),
+        compare,
+        rediff: started.elapsed(),
+    }
 }
 
 fn describe(e: &tokio_postgres::Error) -> String {

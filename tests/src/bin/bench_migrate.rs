@@ -403,7 +403,9 @@ async fn run(args: &Args) -> BenchResult<String> {
          once after the last step and derives the states before and between the index builds \
          from it, then runs each step's down migration back and proves them all by one more \
          introspection. The template's catalogs are analysed when it is built (clones inherit \
-         the statistics), and the seeded rows are counted 100 tables per statement.\n",
+         the statistics), and the seeded rows are counted 100 tables per statement, while the \
+         client compares the result with the target and diffs again on a thread of its own (so \
+         the parts \"rows counted\", \"compare\" and \"re-diff\" overlap).\n",
         ms(small.warm_total),
         verdict(small.warm_total),
         ms(big.warm_total),
