@@ -355,7 +355,7 @@ async fn the_start_state_is_kept_as_a_template_and_cloned_next_time() {
     assert!(name.len() <= 63, "{name}");
     assert!(!database_exists(&server, &name).await);
 
-    let mut first = ProofDb::start(&server, &from, &to, &filter, true)
+    let mut first = ProofDb::start_with_spares(&server, &from, &to, &filter, true, true)
         .await
         .unwrap();
     assert_eq!(first.template(), name);
@@ -376,7 +376,7 @@ async fn the_start_state_is_kept_as_a_template_and_cloned_next_time() {
     // The same start state again: cloned from the template, nothing built; the template is
     // still there afterwards (a clone is its own database), and this proof started a spare
     // copy of the template for the next one, on the server.
-    let mut second = ProofDb::start(&server, &from, &to, &filter, true)
+    let mut second = ProofDb::start_with_spares(&server, &from, &to, &filter, true, true)
         .await
         .unwrap();
     assert_eq!(second.template(), name);
@@ -390,7 +390,7 @@ async fn the_start_state_is_kept_as_a_template_and_cloned_next_time() {
     wait_for_database(&server, &spare).await;
 
     // And again: the spare is claimed (renamed, not copied), and the next one started.
-    let mut third = ProofDb::start(&server, &from, &to, &filter, true)
+    let mut third = ProofDb::start_with_spares(&server, &from, &to, &filter, true, true)
         .await
         .unwrap();
     assert!(third.timings().template_hit);
@@ -399,6 +399,17 @@ async fn the_start_state_is_kept_as_a_template_and_cloned_next_time() {
     third.apply(&plan, &to).await.unwrap();
     drop(third);
     wait_for_database(&server, &spare).await;
+
+    // A schema this small is copied faster than a spare is waited for: by default its proofs
+    // neither claim nor start spares.
+    assert!(from.tables.len() < codegen::diff::prove::SPARE_MIN_TABLES);
+    let fourth = ProofDb::start(&server, &from, &to, &filter, true)
+        .await
+        .unwrap();
+    assert!(fourth.timings().template_hit);
+    assert!(!fourth.timings().spare_hit);
+    drop(fourth);
+    assert!(database_named(&server, &spare).await);
 
     // Another start state (or another bootstrap) is another template.
     let mut other = from.clone();
