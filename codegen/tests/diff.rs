@@ -429,6 +429,66 @@ async fn the_start_state_is_kept_as_a_template_and_cloned_next_time() {
     drop_database(&server, &spare).await;
 }
 
+#[tokio::test]
+async fn evicting_a_template_drops_its_spare() {
+    use codegen::diff::prove::{KEEP_TEMPLATES, spare_name};
+    let server = server().await;
+    // A probe table with a column per variant: dropping columns gives start states (and
+    // templates) of their own.
+    let unique = format!("evict_probe_{}", fastrand::u64(..));
+    let columns: Vec<String> = (0..=KEEP_TEMPLATES).map(|i| format!("c{i} text")).collect();
+    let from = state(
+        &server,
+        &format!(
+            "CREATE TABLE public.{unique} (id bigint PRIMARY KEY, {});",
+            columns.join(", ")
+        ),
+    )
+    .await;
+    let to = from.clone();
+    let filter = Filter::default();
+    let oldest = codegen::diff::prove::template_name(&from, &to, true);
+    let spare = spare_name(&oldest);
+    // Built, then cloned (which starts the spare).
+    for _ in 0..2 {
+        let db = ProofDb::start_with_spares(&server, &from, &to, &filter, true, true)
+            .await
+            .unwrap();
+        drop(db);
+    }
+    wait_for_database(&server, &spare).await;
+    // Templates are ordered by their creation time in seconds: the next ones are newer.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let table = QualifiedName {
+        schema: Ident("public".into()),
+        name: Ident(unique.clone()),
+    };
+    let mut newer = Vec::new();
+    let mut variant = from.clone();
+    for _ in 0..KEEP_TEMPLATES {
+        variant.tables.get_mut(&table).unwrap().columns.pop();
+        let db = ProofDb::start(&server, &variant, &variant, &filter, true)
+            .await
+            .unwrap();
+        assert!(!db.timings().template_hit);
+        newer.push(db.template().to_owned());
+        drop(db);
+    }
+    // Each build evicts in the background: the oldest template goes, and its spare with it.
+    let mut gone = false;
+    for _ in 0..600 {
+        if !database_named(&server, &oldest).await && !database_named(&server, &spare).await {
+            gone = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(gone, "{oldest} or {spare} is still there");
+    for name in newer {
+        drop_database(&server, &name).await;
+    }
+}
+
 /// Whether database `name` exists (without connecting to it).
 async fn database_named(server: &Arc<pgkit::Server>, name: &str) -> bool {
     server
