@@ -199,7 +199,8 @@ impl Server {
     /// [`Server::claim_database`], but while a copy of `template` named `name` is still being
     /// made ([`Server::create_database_in_background`], by this process or another), waits for
     /// it, `max_wait` at most: a copy under way since the last proof finishes sooner than a new
-    /// one, and two copies at once would each take longer.
+    /// one, and two copies at once would each take longer. A copy whose statement the server
+    /// has not started yet (sent milliseconds ago) counts as absent.
     pub async fn claim_database_when_made(
         self: &Arc<Self>,
         name: &str,
@@ -212,9 +213,12 @@ impl Server {
             if let Some(db) = self.claim_database(name, prefix).await? {
                 return Ok(Some(db));
             }
-            if started.elapsed() >= max_wait
-                || !self.running(&copy_statement(name, template)).await?
-            {
+            if !self.running(&copy_statement(name, template)).await? {
+                // Not (or no longer) being made; it may have been finished between the two
+                // looks.
+                return self.claim_database(name, prefix).await;
+            }
+            if started.elapsed() >= max_wait {
                 return Ok(None);
             }
             tokio::time::sleep(CLAIM_POLL).await;
@@ -817,21 +821,50 @@ mod tests {
         drop(client);
         drop(claimed);
         assert!(!exists(&server, &name).await);
-        // Claimed while it is still being made: waited for. With nothing being made: `None`.
-        server.create_database_in_background(&spare, &template, std::time::Duration::from_secs(5));
+        // Claimed while it is still being made: waited for (under another name: the second
+        // copy above may still land under the first). A session connected to the template
+        // holds the copy up (PostgreSQL waits up to 5 s for it to go) until the claim is
+        // waiting.
+        let waiting = format!("{spare}_w");
+        let blocker = connect(&{
+            let mut c = server.admin_config();
+            c.dbname(&template);
+            c
+        })
+        .await
+        .unwrap();
+        server.create_database_in_background(
+            &waiting,
+            &template,
+            std::time::Duration::from_secs(5),
+        );
+        let copying = copy_statement(&waiting, &template);
+        let mut seen = false;
+        for _ in 0..200 {
+            if server.running(&copying).await.unwrap() {
+                seen = true;
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        assert!(seen, "the copy never started");
         let long = std::time::Duration::from_secs(60);
-        let waited = server
-            .claim_database_when_made(&spare, &template, "pgkit_claimed", long)
-            .await
-            .unwrap()
-            .expect("claimed once made");
+        let release = async {
+            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+            drop(blocker);
+        };
+        let (waited, ()) = tokio::join!(
+            server.claim_database_when_made(&waiting, &template, "pgkit_claimed", long),
+            release
+        );
+        let waited = waited.unwrap().expect("claimed once made");
         let client = waited.connect().await.unwrap();
         let row = client.query_one("SELECT id FROM t", &[]).await.unwrap();
         assert_eq!(row.get::<_, i32>(0), 9);
         drop(client);
         drop(waited);
         let none = server
-            .claim_database_when_made(&spare, &template, "pgkit_claimed", long)
+            .claim_database_when_made(&waiting, &template, "pgkit_claimed", long)
             .await
             .unwrap();
         assert!(none.is_none());
@@ -843,6 +876,10 @@ mod tests {
         // The second background copy may have been made after all, once the first was
         // claimed: tidy it up too.
         admin.batch_execute(&drop_statement(&spare)).await.unwrap();
+        admin
+            .batch_execute(&drop_statement(&waiting))
+            .await
+            .unwrap();
     }
 
     #[tokio::test]
