@@ -8,9 +8,10 @@
 //!
 //! Speed. The seeded start state is built once per server and kept as a template database
 //! (`jp_tpl_<hash>`, the hash of everything that shapes it: see [`template_name`]); each proof
-//! clones it, or rather claims the spare clone the previous proof started in the background
-//! ([`SPARE_PREFIX`]). Around the concurrent index builds of a plan the states are derived, not read:
-//! the database is introspected after the last build of a run, and the states in between are
+//! clones it or, for start states of [`SPARE_MIN_TABLES`] tables or more, claims the spare
+//! clone the previous proof started in the background ([`SPARE_PREFIX`]). Around the
+//! concurrent index builds of a plan the states are derived, not read: the database is
+//! introspected after the last build of a run, and the states in between are
 //! the state before the run plus the indexes built so far (checked: the state before the run
 //! plus all of them must be the introspected state after the run). The state before a run is
 //! not read either when a transactional chunk precedes the run: it is the state after the run
