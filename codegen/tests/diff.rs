@@ -475,14 +475,10 @@ async fn evicting_a_template_drops_its_spare() {
         drop(db);
     }
     // Each build evicts in the background: the oldest template goes, and its spare with it.
-    let mut gone = false;
-    for _ in 0..600 {
-        if !database_named(&server, &oldest).await && !database_named(&server, &spare).await {
-            gone = true;
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    let gone = eventually(|| async {
+        !database_named(&server, &oldest).await && !database_named(&server, &spare).await
+    })
+    .await;
     assert!(gone, "{oldest} or {spare} is still there");
     for name in newer {
         drop_database(&server, &name).await;
@@ -499,15 +495,27 @@ async fn database_named(server: &Arc<pgkit::Server>, name: &str) -> bool {
         .any(|n| n == name)
 }
 
-/// Waits (30 s at most) until database `name` exists.
+/// Waits (60 s at most) until database `name` exists.
 async fn wait_for_database(server: &Arc<pgkit::Server>, name: &str) {
-    for _ in 0..300 {
-        if database_named(server, name).await {
-            return;
+    assert!(
+        eventually(|| database_named(server, name)).await,
+        "database {name} never appeared"
+    );
+}
+
+/// Whether `check` comes true within 60 s, asked every 100 ms.
+async fn eventually<F, Fut>(mut check: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    for _ in 0..600 {
+        if check().await {
+            return true;
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
-    panic!("database {name} never appeared");
+    false
 }
 
 /// Drops database `name` if it exists.

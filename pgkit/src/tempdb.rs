@@ -209,33 +209,23 @@ impl Server {
         max_wait: std::time::Duration,
     ) -> Result<Option<TempDb>> {
         let started = std::time::Instant::now();
+        // One connection for every look.
+        let admin = connect(&self.admin_config()).await?;
+        let copying = copy_statement(name, template);
         loop {
-            if let Some(db) = self.claim_database(name, prefix).await? {
+            if let Some(db) = self.claim_on(&admin, name, prefix).await? {
                 return Ok(Some(db));
             }
-            if !self.running(&copy_statement(name, template)).await? {
+            if !running(&admin, &copying).await? {
                 // Not (or no longer) being made; it may have been finished between the two
                 // looks.
-                return self.claim_database(name, prefix).await;
+                return self.claim_on(&admin, name, prefix).await;
             }
             if started.elapsed() >= max_wait {
                 return Ok(None);
             }
             tokio::time::sleep(CLAIM_POLL).await;
         }
-    }
-
-    /// Whether a session is running the statement `sql` (exactly that text) now.
-    async fn running(&self, sql: &str) -> Result<bool> {
-        let admin = connect(&self.admin_config()).await?;
-        // language=PostgreSQL
-        let probe = "SELECT EXISTS (SELECT FROM pg_catalog.pg_stat_activity \
-                     WHERE state = 'active' AND query = $1)";
-        let row = admin
-            .query_one(probe, &[&sql])
-            .await
-            .map_err(|e| Error::query("reading pg_stat_activity", e))?;
-        Ok(row.get(0))
     }
 
     /// Takes database `name` (one made by [`Server::create_database_in_background`]): renamed to
@@ -249,9 +239,18 @@ impl Server {
         prefix: &str,
     ) -> Result<Option<TempDb>> {
         let admin = connect(&self.admin_config()).await?;
+        self.claim_on(&admin, name, prefix).await
+    }
+
+    /// [`Server::claim_database`] over the connection `admin`.
+    async fn claim_on(
+        self: &Arc<Self>,
+        admin: &Client,
+        name: &str,
+        prefix: &str,
+    ) -> Result<Option<TempDb>> {
         let new = unique_name(prefix);
-        let comment = marker_comment();
-        let sql = rename_statement(name, &new, &comment);
+        let sql = rename_statement(name, &new, &marker_comment());
         match admin.batch_execute(&sql).await {
             Ok(()) => Ok(Some(TempDb {
                 server: Arc::clone(self),
@@ -475,6 +474,19 @@ fn rename_statement(from: &str, to: &str, comment: &str) -> String {
     )
 }
 
+/// Whether a session is running the statement `sql` (exactly that text) now, read over
+/// `admin`.
+async fn running(admin: &Client, sql: &str) -> Result<bool> {
+    // language=PostgreSQL
+    let probe = "SELECT EXISTS (SELECT FROM pg_catalog.pg_stat_activity \
+                 WHERE state = 'active' AND query = $1)";
+    let row = admin
+        .query_one(probe, &[&sql])
+        .await
+        .map_err(|e| Error::query("reading pg_stat_activity", e))?;
+    Ok(row.get(0))
+}
+
 /// `CREATE DATABASE name TEMPLATE template` (the server's default strategy).
 fn copy_statement(name: &str, template: &str) -> String {
     // language=PostgreSQL
@@ -676,6 +688,21 @@ mod tests {
         assert!(client.simple_query("SELECT 1").await.is_err());
     }
 
+    /// Whether `check` comes true within 10 s, asked every 20 ms.
+    async fn eventually<F, Fut>(mut check: F) -> bool
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = bool>,
+    {
+        for _ in 0..500 {
+            if check().await {
+                return true;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        false
+    }
+
     /// A database kept as `name` (comment `pgkit test kept <name>`, returned) holding table `t`
     /// with one row, `id` = `value`.
     async fn kept_with_row(server: &Arc<Server>, name: &str, value: i32) -> String {
@@ -748,15 +775,7 @@ mod tests {
         .unwrap();
         assert!(!server.drop_kept_database(&kept).await.unwrap());
         drop(busy);
-        let mut dropped = false;
-        for _ in 0..50 {
-            if server.drop_kept_database(&kept).await.unwrap() {
-                dropped = true;
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        }
-        assert!(dropped);
+        assert!(eventually(|| async { server.drop_kept_database(&kept).await.unwrap() }).await);
         assert!(!exists(&server, &kept).await);
     }
 
@@ -767,24 +786,20 @@ mod tests {
         kept_with_row(&server, &template, 9).await;
         let spare = format!("pgkit_spare_copy_{}", fastrand::u64(..));
         assert_eq!(parse_name(&spare), None, "the sweeper must not take it");
-        // Nothing to claim yet.
-        assert!(
+        let unclaimed = || async {
             server
                 .claim_database(&spare, "pgkit_claimed")
                 .await
                 .unwrap()
                 .is_none()
-        );
+        };
+        // Nothing to claim yet.
+        assert!(unclaimed().await);
         server.create_database_in_background(&spare, &template, std::time::Duration::from_secs(5));
-        let mut made = false;
-        for _ in 0..100 {
-            if exists(&server, &spare).await {
-                made = true;
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        }
-        assert!(made, "the spare copy was never made");
+        assert!(
+            eventually(|| exists(&server, &spare)).await,
+            "the spare copy was never made"
+        );
         assert_eq!(
             server
                 .database_names("pgkit_spare_copy_")
@@ -810,13 +825,7 @@ mod tests {
         let row = client.query_one("SELECT id FROM t", &[]).await.unwrap();
         assert_eq!(row.get::<_, i32>(0), 9);
         // Claimed once: a second claim finds nothing.
-        assert!(
-            server
-                .claim_database(&spare, "pgkit_claimed")
-                .await
-                .unwrap()
-                .is_none()
-        );
+        assert!(unclaimed().await);
         let name = claimed.name().to_owned();
         drop(client);
         drop(claimed);
@@ -839,15 +848,11 @@ mod tests {
             std::time::Duration::from_secs(5),
         );
         let copying = copy_statement(&waiting, &template);
-        let mut seen = false;
-        for _ in 0..200 {
-            if server.running(&copying).await.unwrap() {
-                seen = true;
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-        }
-        assert!(seen, "the copy never started");
+        let admin = connect(&server.admin_config()).await.unwrap();
+        assert!(
+            eventually(|| async { running(&admin, &copying).await.unwrap() }).await,
+            "the copy never started"
+        );
         let long = std::time::Duration::from_secs(60);
         let release = async {
             tokio::time::sleep(std::time::Duration::from_millis(300)).await;
@@ -868,7 +873,6 @@ mod tests {
             .await
             .unwrap();
         assert!(none.is_none());
-        let admin = connect(&server.admin_config()).await.unwrap();
         admin
             .batch_execute(&drop_statement(&template))
             .await
