@@ -1,15 +1,20 @@
-//! Fingerprints the sources of the serialized model (`src/model/`) for the keys of the on-disk
-//! cache (`src/cache.rs`): its entries are in a binary form without field names, so an entry
-//! written by a build with another shape of the model must never be read by this one.
+//! Fingerprints the sources of the serialized model (`src/model/`) and of introspection
+//! (`src/introspect/`) for the keys of the on-disk cache (`src/cache.rs`): its entries are in a
+//! binary form without field names, so an entry written by a build with another shape of the
+//! model must never be read by this one; and most entries hold what introspection read (the
+//! migrations' states, live databases), which a build that reads catalogs differently must not
+//! take for its own.
 
 use std::fs;
 use std::path::Path;
 
 fn main() -> std::io::Result<()> {
-    let dir = Path::new("src/model");
-    println!("cargo:rerun-if-changed={}", dir.display());
     let mut files = Vec::new();
-    collect(dir, &mut files)?;
+    for dir in ["src/model", "src/introspect"] {
+        let dir = Path::new(dir);
+        println!("cargo:rerun-if-changed={}", dir.display());
+        collect(dir, &mut files)?;
+    }
     files.sort();
     // FNV-1a, 64 bits, over each file's path and bytes (length-prefixed).
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;

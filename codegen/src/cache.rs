@@ -66,7 +66,8 @@ pub fn key<'a>(format: &'static str, parts: impl IntoIterator<Item = &'a [u8]>) 
     };
     add(format.as_bytes());
     add(env!("CARGO_PKG_VERSION").as_bytes());
-    // The shape of the model the entry holds (build.rs): the binary form has no field names.
+    // The shape of the model the entry holds and the introspection that fills most entries
+    // (build.rs): the binary form has no field names.
     add(env!("CODEGEN_MODEL_FINGERPRINT").as_bytes());
     for part in parts {
         add(part);
@@ -81,7 +82,7 @@ pub fn read<T: DeserializeOwned>(key: &Key) -> Option<T> {
 }
 
 /// [`read`] from `dir`.
-fn read_in<T: DeserializeOwned>(dir: &std::path::Path, key: &Key) -> Option<T> {
+pub fn read_in<T: DeserializeOwned>(dir: &std::path::Path, key: &Key) -> Option<T> {
     let text = std::fs::read(dir.join(key.file_name())).ok()?;
     let entry: Entry<T> = postcard::from_bytes(&text).ok()?;
     (entry.key == key.hash).then_some(entry.value)
@@ -94,7 +95,7 @@ pub fn write<T: Serialize>(key: &Key, value: &T) {
 }
 
 /// [`write`] into `dir`.
-fn write_in<T: Serialize>(dir: &std::path::Path, key: &Key, value: &T) {
+pub fn write_in<T: Serialize>(dir: &std::path::Path, key: &Key, value: &T) {
     let entry = Entry {
         key: key.hash.clone(),
         value,

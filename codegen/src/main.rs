@@ -97,6 +97,10 @@ enum Command {
         /// Seconds to wait for the database to answer.
         #[arg(long, value_name = "SECONDS", default_value_t = 10)]
         connect_timeout: u64,
+        /// Read schema/ and the database's catalogs afresh: take nothing from the local cache
+        /// (~/.cache/jobpilot-codegen) and store nothing in it.
+        #[arg(long)]
+        no_cache: bool,
         #[command(flatten)]
         db: DatabaseArg,
     },
@@ -294,8 +298,9 @@ fn main() -> ExitCode {
             format,
             fix,
             connect_timeout,
+            no_cache,
             db,
-        } => runtime.block_on(verify(&paths, format, fix, connect_timeout, &db)),
+        } => runtime.block_on(verify(&paths, format, fix, connect_timeout, no_cache, &db)),
         Command::Migrate { command } => runtime.block_on(migrate(&paths, command)),
         Command::Diff {
             from,
@@ -920,6 +925,7 @@ async fn verify(
     format: VerifyFormat,
     fix: bool,
     connect_timeout: u64,
+    no_cache: bool,
     db: &DatabaseArg,
 ) -> ExitCode {
     use codegen::verify::{self as v, VerifyError};
@@ -938,6 +944,7 @@ async fn verify(
     let options = v::VerifyOptions {
         connect_timeout: std::time::Duration::from_secs(connect_timeout.max(1)),
         fix,
+        cache: (!no_cache).then(codegen::cache::dir),
         ..v::VerifyOptions::default()
     };
     let report = match v::verify(&url, paths, &options).await {

@@ -155,8 +155,81 @@ async fn run(db: &Db) -> Report {
     run_url(&db.url(), &paths()).await
 }
 
+/// The caches of this test binary's runs (not the user's): one directory per process.
+static CACHE: std::sync::LazyLock<CacheDir> = std::sync::LazyLock::new(|| CacheDir::new("run"));
+
 async fn run_url(url: &str, paths: &Paths) -> Report {
-    verify(url, paths, &VerifyOptions::default()).await.unwrap()
+    run_cached(url, paths, &CACHE).await
+}
+
+/// Verify with the caches in `cache`.
+async fn run_cached(url: &str, paths: &Paths, cache: &CacheDir) -> Report {
+    let options = VerifyOptions {
+        cache: Some(cache.0.clone()),
+        ..VerifyOptions::default()
+    };
+    verify(url, paths, &options).await.unwrap()
+}
+
+/// A directory for the caches of verify (declared schema, introspections), removed on drop.
+struct CacheDir(PathBuf);
+
+impl CacheDir {
+    fn new(tag: &str) -> CacheDir {
+        CacheDir(std::env::temp_dir().join(format!(
+            "jp_verify_cache_{tag}_{}_{}",
+            std::process::id(),
+            fastrand::u64(..)
+        )))
+    }
+}
+
+impl Drop for CacheDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// The parts of the catalog fingerprint of the database at `url` that belong to it alone (not
+/// `shared:…`: other tests create roles and databases meanwhile).
+async fn own_fingerprint(url: &str) -> Vec<(String, String)> {
+    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    let fp = codegen::introspect::fingerprint::read(&client)
+        .await
+        .unwrap();
+    fp.parts
+        .into_iter()
+        .filter(|(part, _)| !part.starts_with("shared:"))
+        .collect()
+}
+
+/// Verifies the database at `url` with an empty cache (clean, read from the catalogs), applies
+/// `sql`, and verifies again with that cache: the change must show in the catalogs'
+/// fingerprint (in a part of this database's own), so that the second run reads the catalogs
+/// again and does not take the first run's clean result from the cache.
+async fn verify_before_and_after(
+    url: &str,
+    paths: &Paths,
+    sql: &str,
+    apply: impl AsyncFnOnce(),
+) -> Report {
+    let cache = CacheDir::new("drift");
+    let before = run_cached(url, paths, &cache).await;
+    assert_eq!(lines(&before), Vec::<String>::new(), "before: {sql}");
+    assert!(!before.live_cached);
+    let fingerprint = own_fingerprint(url).await;
+    apply().await;
+    assert_ne!(
+        own_fingerprint(url).await,
+        fingerprint,
+        "the catalog fingerprint did not change after: {sql}"
+    );
+    let after = run_cached(url, paths, &cache).await;
+    assert!(!after.live_cached, "after: {sql}");
+    after
 }
 
 /// Each difference on one line: `object: unexpected`, `object: attribute: expected -> actual`.
@@ -182,8 +255,10 @@ fn lines(report: &Report) -> Vec<String> {
 /// exactly `expected` (in any order), with exit code 1.
 async fn check_drift(sql: &str, expected: &[&str]) -> Report {
     let db = copy().await;
-    db.execute_script(sql).await;
-    let report = run(&db).await;
+    let report = verify_before_and_after(&db.url(), &paths(), sql, async || {
+        db.execute_script(sql).await
+    })
+    .await;
     let mut want: Vec<String> = expected.iter().map(|s| (*s).to_owned()).collect();
     want.sort();
     assert_eq!(lines(&report), want, "after: {sql}");
@@ -1209,7 +1284,9 @@ async fn the_readme_documents_the_json_shape() {
 fn codegen(args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_codegen"));
     cmd.arg("--root").arg(root()).args(args);
-    cmd.env_remove("DATABASE_URL").env("NO_COLOR", "1");
+    cmd.env_remove("DATABASE_URL")
+        .env("NO_COLOR", "1")
+        .env("CODEGEN_CACHE_DIR", &CACHE.0);
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -1487,8 +1564,15 @@ async fn extended_copy() -> (Db, Project) {
 
 async fn check_extended_drift(sql: &str, expected: &[&str]) {
     let (db, project) = extended_copy().await;
-    db.execute_script(sql).await;
-    let report = run_url(&db.url(), &project.paths()).await;
+    let report = if expected.is_empty() {
+        db.execute_script(sql).await;
+        run_url(&db.url(), &project.paths()).await
+    } else {
+        verify_before_and_after(&db.url(), &project.paths(), sql, async || {
+            db.execute_script(sql).await
+        })
+        .await
+    };
     let mut want: Vec<String> = expected.iter().map(|s| (*s).to_owned()).collect();
     want.sort();
     assert_eq!(
@@ -1653,6 +1737,125 @@ async fn the_audit_trail_says_who_changed_what() {
     assert!(report.differences.iter().all(|d| d.audit.is_empty()));
 }
 
+// --------------------------------------------------------------------- cache of introspections
+
+/// Runs verify with `cache` until a run takes the database's side from the cache (3 tries:
+/// roles and databases that other tests create meanwhile are part of the fingerprint, and make
+/// a run read the catalogs again). Returns the first run and the cached one.
+async fn until_cached(url: &str, paths: &Paths, cache: &CacheDir) -> (Report, Report) {
+    let first = run_cached(url, paths, cache).await;
+    for _ in 0..3 {
+        let again = run_cached(url, paths, cache).await;
+        if again.live_cached {
+            return (first, again);
+        }
+    }
+    panic!("three runs on an unchanged database and none came from the cache");
+}
+
+/// A second run on an unchanged database takes the introspection from the cache and reports
+/// exactly what the first one did, drift included; without a cache nothing is taken from one.
+#[tokio::test]
+async fn an_unchanged_database_is_read_from_the_cache() {
+    let db = copy().await;
+    db.execute_script("ALTER TABLE public.users ADD COLUMN avatar_url text")
+        .await;
+    let cache = CacheDir::new("hit");
+    let (first, cached) = until_cached(&db.url(), &paths(), &cache).await;
+    assert!(!first.live_cached);
+    assert_eq!(
+        lines(&first),
+        vec!["column public.users.avatar_url: unexpected"]
+    );
+    assert_eq!(lines(&cached), lines(&first));
+    assert_eq!(cached.summary(), first.summary());
+    assert_eq!(render::text(&cached, false), render::text(&first, false));
+
+    let options = VerifyOptions {
+        cache: None,
+        ..VerifyOptions::default()
+    };
+    let uncached = verify(&db.url(), &paths(), &options).await.unwrap();
+    assert!(!uncached.live_cached);
+    assert_eq!(lines(&uncached), lines(&first));
+}
+
+/// What lives outside the database's own catalogs counts too: renaming a role (a shared
+/// catalog) that holds a grant is seen by the next run, which reads the catalogs again.
+#[tokio::test]
+async fn renaming_a_role_is_not_taken_from_the_cache() {
+    let db = copy().await;
+    let tag = fastrand::u64(..);
+    let (old, new) = (format!("jp_fp_role_{tag}"), format!("jp_fp_renamed_{tag}"));
+    let admin = admin(template().await.server()).await;
+    admin
+        .batch_execute(&format!("CREATE ROLE {old}"))
+        .await
+        .unwrap();
+    db.execute_script(&format!("GRANT SELECT ON public.jobs TO {old}"))
+        .await;
+    let cache = CacheDir::new("role");
+    let (first, _) = until_cached(&db.url(), &paths(), &cache).await;
+    assert_eq!(
+        lines(&first),
+        vec![format!(
+            "table public.jobs: grants to {old}: (none) -> SELECT"
+        )]
+    );
+    admin
+        .batch_execute(&format!("ALTER ROLE {old} RENAME TO {new}"))
+        .await
+        .unwrap();
+    let after = run_cached(&db.url(), &paths(), &cache).await;
+    assert!(!after.live_cached);
+    assert_eq!(
+        lines(&after),
+        vec![format!(
+            "table public.jobs: grants to {new}: (none) -> SELECT"
+        )]
+    );
+    db.execute_script(&format!("REVOKE ALL ON public.jobs FROM {new}"))
+        .await;
+    admin
+        .batch_execute(&format!("DROP ROLE {new}"))
+        .await
+        .unwrap();
+}
+
+/// `--no-cache` on the command line: a run after a cached one reads the catalogs again (the
+/// JSON is the same either way).
+#[tokio::test]
+async fn no_cache_reads_everything_afresh() {
+    let db = copy().await;
+    let cache = CacheDir::new("cli");
+    let env = vec![(
+        "CODEGEN_CACHE_DIR".to_owned(),
+        cache.0.to_str().unwrap().to_owned(),
+    )];
+    let url = db.url();
+    let args = |extra: &[&str]| {
+        let mut a: Vec<String> = ["verify", "--database-url", &url, "--format", "json"]
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect();
+        a.extend(extra.iter().map(|s| (*s).to_owned()));
+        a
+    };
+    let (code, cached_json, _) = cli(args(&[]), env.clone()).await;
+    assert_eq!(code, 0);
+    let entries = |dir: &Path| std::fs::read_dir(dir).map(|d| d.count()).unwrap_or(0);
+    let stored = entries(&cache.0);
+    assert!(
+        stored >= 2,
+        "the declared schema and the introspection are stored: {stored}"
+    );
+    std::fs::remove_dir_all(&cache.0).unwrap();
+    let (code, fresh_json, _) = cli(args(&["--no-cache"]), env).await;
+    assert_eq!(code, 0);
+    assert_eq!(entries(&cache.0), 0, "--no-cache stores nothing");
+    assert_eq!(cached_json, fresh_json);
+}
+
 // ------------------------------------------------------------------------ declared-side cache
 
 /// The declared schema comes from the cache only when schema/ is byte for byte what it was:
@@ -1672,9 +1875,11 @@ fn the_declared_schema_is_cached_by_the_bytes_of_schema() {
         &[("99_probe.toml", file("bigint").as_str())],
     );
     let paths = project.paths();
-    let (first_loaded, first) = codegen::verify::declared_cached(&paths).unwrap();
+    let cache = CacheDir::new("declared");
+    let dir = Some(cache.0.as_path());
+    let (first_loaded, first) = codegen::verify::declared_cached(&paths, dir).unwrap();
     assert!(first_loaded.is_some(), "new files: loaded, not cached");
-    let (second_loaded, second) = codegen::verify::declared_cached(&paths).unwrap();
+    let (second_loaded, second) = codegen::verify::declared_cached(&paths, dir).unwrap();
     assert!(second_loaded.is_none(), "the same files: from the cache");
     assert_eq!(first, second);
     let probe = |s: &codegen::model::Schema| {
@@ -1686,7 +1891,7 @@ fn the_declared_schema_is_cached_by_the_bytes_of_schema() {
     };
     assert_eq!(probe(&second), "bigint");
     std::fs::write(paths.schema.join("99_probe.toml"), file("integer")).unwrap();
-    let (third_loaded, third) = codegen::verify::declared_cached(&paths).unwrap();
+    let (third_loaded, third) = codegen::verify::declared_cached(&paths, dir).unwrap();
     assert!(third_loaded.is_some(), "an edited file: loaded again");
     assert_eq!(probe(&third), "integer");
 }

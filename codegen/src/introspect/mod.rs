@@ -15,6 +15,7 @@
 
 mod acl;
 mod filter;
+pub mod fingerprint;
 mod load;
 mod relations;
 mod routines;
@@ -39,9 +40,24 @@ pub struct Introspection {
     /// The server's `server_version` (recorded in the canonical-forms lock).
     pub server_version: String,
     /// How many catalog queries were run: a constant for a given database shape, whatever the
-    /// number of objects (the transaction's `BEGIN`/`SET`/`ROLLBACK` are not counted).
+    /// number of objects (the transaction's `BEGIN`/`SET`/`ROLLBACK` are not counted). With the
+    /// cache, the fingerprint query counts as one.
     pub queries: usize,
+    /// Whether the result came from the cache of introspections (the catalogs' fingerprint was
+    /// that of an earlier run: [`Sessions::introspect_cached`]).
+    pub from_cache: bool,
 }
+
+/// What the cache of introspections keeps of an [`Introspection`].
+#[derive(serde::Serialize, serde::Deserialize)]
+struct CachedIntrospection {
+    schema: Schema,
+    unsupported: Vec<Unsupported>,
+    server_version: String,
+}
+
+/// The version of the cache entries of introspections.
+const CACHE_FORMAT: &str = "introspection-v1";
 
 /// Introspection failed.
 #[derive(Debug, thiserror::Error)]
@@ -114,7 +130,7 @@ pub async fn introspect(
     client: &Client,
     filter: &Filter,
 ) -> Result<Introspection, IntrospectError> {
-    introspect_sessions(client, None, filter).await
+    introspect_sessions(client, None, filter, None).await
 }
 
 /// [`introspect`] on two sessions of the same database that share one snapshot: the first
@@ -128,7 +144,7 @@ pub async fn introspect_parallel(
     second: &Client,
     filter: &Filter,
 ) -> Result<Introspection, IntrospectError> {
-    introspect_sessions(client, Some(second), filter).await
+    introspect_sessions(client, Some(second), filter, None).await
 }
 
 /// Why [`Sessions::connect`] could not connect.
@@ -228,7 +244,21 @@ impl Sessions {
 
     /// Reads the governed part of the database on both sessions.
     pub async fn introspect(&self, filter: &Filter) -> Result<Introspection, IntrospectError> {
-        introspect_sessions(&self.first, self.second.as_ref(), filter).await
+        introspect_sessions(&self.first, self.second.as_ref(), filter, None).await
+    }
+
+    /// [`Sessions::introspect`] through the cache of introspections in `cache_dir`
+    /// ([`crate::cache`]): the catalog state's [`fingerprint`] is read first, in the snapshot
+    /// the catalogs would be read in, and when an earlier run read the same state (with the same
+    /// filter, toolkit and server) its result is taken instead of reading the catalogs again.
+    /// Otherwise the catalogs are read and the result is stored under the fingerprint. A
+    /// fingerprint that cannot be read only means reading the catalogs.
+    pub async fn introspect_cached(
+        &self,
+        filter: &Filter,
+        cache_dir: &std::path::Path,
+    ) -> Result<Introspection, IntrospectError> {
+        introspect_sessions(&self.first, self.second.as_ref(), filter, Some(cache_dir)).await
     }
 
     /// Closes the sessions and waits until they are closed.
@@ -259,17 +289,59 @@ async fn introspect_sessions(
     client: &Client,
     second: Option<&Client>,
     filter: &Filter,
+    cache_dir: Option<&std::path::Path>,
 ) -> Result<Introspection, IntrospectError> {
     let transaction = |source: tokio_postgres::Error| IntrospectError::Transaction {
         message: pg_message(&source),
         source,
     };
+    // With the cache, a savepoint before the fingerprint: a failing fingerprint query must not
+    // end the transaction the catalogs are then read in.
+    let savepoint = if cache_dir.is_some() {
+        "; SAVEPOINT fingerprint"
+    } else {
+        ""
+    };
     client
-        .batch_execute(&format!("{BEGIN_SNAPSHOT}; {SESSION_SETTINGS}"))
+        .batch_execute(&format!("{BEGIN_SNAPSHOT}; {SESSION_SETTINGS}{savepoint}"))
         .await
         .map_err(transaction)?;
     let mut second_open = false;
+    let mut key = None;
     let result = async {
+        if let Some(dir) = cache_dir {
+            // The savepoint is released right behind the query, pipelined (a snapshot cannot
+            // be exported from inside it); when the query failed, the release failed too, and
+            // the transaction is rolled back to the savepoint instead.
+            // language=PostgreSQL
+            let (fp, release) = tokio::join!(
+                fingerprint::read(client),
+                client.batch_execute("RELEASE SAVEPOINT fingerprint")
+            );
+            match fp {
+                Ok(fp) => {
+                    release.map_err(transaction)?;
+                    let filter_text = format!("{filter:?}");
+                    let k = crate::cache::key(
+                        CACHE_FORMAT,
+                        fp.key_parts().chain([filter_text.as_bytes()]),
+                    );
+                    if let Some(hit) = crate::cache::read_in::<CachedIntrospection>(dir, &k) {
+                        return Ok(Found::Cached(hit));
+                    }
+                    key = Some(k);
+                }
+                Err(_) => {
+                    // language=PostgreSQL
+                    client
+                        .batch_execute(
+                            "ROLLBACK TO SAVEPOINT fingerprint; RELEASE SAVEPOINT fingerprint",
+                        )
+                        .await
+                        .map_err(transaction)?;
+                }
+            }
+        }
         let second = match second {
             Some(other) => {
                 // language=PostgreSQL
@@ -295,7 +367,7 @@ async fn introspect_sessions(
             count: AtomicUsize::new(0),
         };
         let loaded = load::load(&runner, filter).await?;
-        Ok((loaded, runner.count.load(Ordering::Relaxed)))
+        Ok(Found::Read(loaded, runner.count.load(Ordering::Relaxed)))
     }
     .await;
     // Nothing was written: ROLLBACK ends the snapshot whether the reading worked or not (on the
@@ -305,14 +377,42 @@ async fn introspect_sessions(
     if second_open && let Some(other) = second {
         let _ = other.batch_execute("ROLLBACK").await;
     }
-    let ((schema, unsupported, server_version), queries) = result?;
+    let found = result?;
     end.map_err(transaction)?;
-    Ok(Introspection {
-        schema,
-        unsupported,
-        queries,
-        server_version,
+    let fingerprint_queries = usize::from(cache_dir.is_some());
+    Ok(match found {
+        Found::Cached(hit) => Introspection {
+            schema: hit.schema,
+            unsupported: hit.unsupported,
+            server_version: hit.server_version,
+            queries: fingerprint_queries,
+            from_cache: true,
+        },
+        Found::Read((schema, unsupported, server_version), queries) => {
+            let entry = CachedIntrospection {
+                schema,
+                unsupported,
+                server_version,
+            };
+            if let (Some(dir), Some(key)) = (cache_dir, &key) {
+                crate::cache::write_in(dir, key, &entry);
+            }
+            Introspection {
+                schema: entry.schema,
+                unsupported: entry.unsupported,
+                server_version: entry.server_version,
+                queries: queries + fingerprint_queries,
+                from_cache: false,
+            }
+        }
     })
+}
+
+/// What one introspection run found: an earlier result, or the catalogs read now (and how many
+/// queries that took).
+enum Found {
+    Cached(CachedIntrospection),
+    Read((Schema, Vec<Unsupported>, String), usize),
 }
 
 /// A catalog query: its name (for errors) and its SQL.

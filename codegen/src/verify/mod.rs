@@ -151,6 +151,9 @@ pub struct Report {
     pub history: Option<History>,
     /// With `--fix`: the plan that puts the database back to the declared schema.
     pub fix: Option<Plan>,
+    /// Whether the database's side came from the cache of introspections: its catalogs were in
+    /// the state an earlier run read ([`crate::introspect::Sessions::introspect_cached`]).
+    pub live_cached: bool,
 }
 
 /// Exit code: nothing differs.
@@ -253,6 +256,9 @@ pub struct VerifyOptions {
     pub fix: bool,
     /// Which schemas are governed (default: a Supabase project).
     pub filter: Filter,
+    /// Where the caches of the declared schema and of introspections are kept ([`crate::cache`];
+    /// default [`crate::cache::dir`]); `None` reads everything afresh and stores nothing.
+    pub cache: Option<std::path::PathBuf>,
 }
 
 impl Default for VerifyOptions {
@@ -265,6 +271,7 @@ impl Default for VerifyOptions {
                 exclude_schemas: vec![audit::AUDIT_SCHEMA.to_owned()],
                 ..Filter::default()
             },
+            cache: Some(crate::cache::dir()),
         }
     }
 }
@@ -302,23 +309,29 @@ fn declared(paths: &Paths) -> Result<(Loaded, crate::model::Schema), ProjectErro
 /// The version of the declared-schema cache entries (see [`declared_cached`]).
 const DECLARED_CACHE_FORMAT: &str = "verify-declared-v1";
 
-/// [`declared`], from the local cache ([`crate::cache`]) when `schema/`'s `*.toml` files and
-/// its lock are byte for byte those of an earlier run; `Loaded` (the declarations' file
-/// positions, for the report) is `None` then, and loaded only when there is a difference to
-/// locate. A cache entry is written only after a successful load, so a schema that does not
-/// load (or validate) never comes from the cache.
+/// [`declared`], from the local cache in `cache_dir` ([`crate::cache`]) when `schema/`'s
+/// `*.toml` files and its lock are byte for byte those of an earlier run; `Loaded` (the
+/// declarations' file positions, for the report) is `None` then, and loaded only when there is
+/// a difference to locate. A cache entry is written only after a successful load, so a schema
+/// that does not load (or validate) never comes from the cache. Without a `cache_dir`, simply
+/// [`declared`].
 pub fn declared_cached(
     paths: &Paths,
+    cache_dir: Option<&Path>,
 ) -> Result<(Option<Loaded>, crate::model::Schema), ProjectError> {
+    let Some(dir) = cache_dir else {
+        let (loaded, schema) = declared(paths)?;
+        return Ok((Some(loaded), schema));
+    };
     let key = declared_cache_key(paths);
     if let Some(key) = &key
-        && let Some(schema) = crate::cache::read(key)
+        && let Some(schema) = crate::cache::read_in(dir, key)
     {
         return Ok((None, schema));
     }
     let (loaded, schema) = declared(paths)?;
     if let Some(key) = &key {
-        crate::cache::write(key, &schema);
+        crate::cache::write_in(dir, key, &schema);
     }
     Ok((Some(loaded), schema))
 }
@@ -354,9 +367,10 @@ pub async fn verify(
     // The declared side (parsing schema/, applying the lock: CPU work) on a blocking thread
     // while the database is read (mostly waiting for the server).
     let project = paths.clone();
+    let cache_dir = options.cache.clone();
     let declared_side = async {
         tokio::task::spawn_blocking(move || -> Result<_, VerifyError> {
-            let (loaded, declared) = declared_cached(&project)?;
+            let (loaded, declared) = declared_cached(&project, cache_dir.as_deref())?;
             let ignore = IgnoreList::read(&project.schema)?;
             Ok((loaded, declared, ignore))
         })
@@ -390,6 +404,7 @@ fn build_report(
     paths: &Paths,
     options: &VerifyOptions,
 ) -> Report {
+    let live_cached = live.from_cache;
     let mut live_schema = live.schema.into_database_view();
     let mut ignored = normalize::prune(&mut declared, ignore);
     ignored.extend(normalize::prune(&mut live_schema, ignore));
@@ -432,6 +447,7 @@ fn build_report(
         audited: log.is_some(),
         history,
         fix,
+        live_cached,
     }
 }
 
@@ -492,7 +508,11 @@ async fn read_live(
         })?;
     let client = sessions.client();
     let result = async {
-        let found = sessions.introspect(&options.filter).await.map_err(|e| {
+        let found = match &options.cache {
+            Some(dir) => sessions.introspect_cached(&options.filter, dir).await,
+            None => sessions.introspect(&options.filter).await,
+        }
+        .map_err(|e| {
             VerifyError::Database(crate::migrate::redact_text(&format!(
                 "{shown}: reading the catalogs failed: {e}"
             )))

@@ -1,0 +1,230 @@
+//! The identity of a database's catalog state, for the cache of introspections
+//! ([`super::Sessions::introspect_cached`]).
+//!
+//! Introspection is a function of the catalog rows it reads (directly, or through PostgreSQL's
+//! deparsing functions), of a few rows outside the catalogs (`storage.buckets`, the extensions'
+//! control files), and of the server and session it runs on. The fingerprint covers all of them,
+//! read in the introspection's own snapshot by one query:
+//!
+//! - For each catalog of the current database (the list below: every catalog but the planner's
+//!   statistics, the large objects' data and those PUBLIC cannot read), the number of visible
+//!   rows and an XOR of a 64-bit hash of each row version's identity, `(ctid, xmin)`. Every
+//!   change of a catalog row (DDL, `GRANT`, `COMMENT`, a direct `UPDATE pg_catalog…`) writes a
+//!   new row version with the changing transaction's id at a new place, so it changes the
+//!   identity of the set. The in-place updates PostgreSQL makes without a new version (`VACUUM`
+//!   and `ANALYZE` statistics such as `reltuples`, `relfrozenxid`) touch no column introspection
+//!   reads, and do not change the fingerprint either.
+//! - Of the catalogs shared by all databases, only what concerns this one: its own
+//!   `pg_database` row, the role settings that apply to it, and the roles (by content, through
+//!   `pg_roles`: `pg_authid` is not readable by every role), role memberships, tablespaces,
+//!   parameter grants and subscriptions (their public columns).
+//! - The comments of the installed extensions' control files (read from disk by
+//!   `pg_available_extensions()`), and the `storage.buckets` rows by content.
+//! - The server (`version()`, the time it started: a restart after an upgrade is a new state),
+//!   the database (name and oid), the roles of the session, and the settings that change how
+//!   values print (`DateStyle`, `TimeZone`, `extra_float_digits`…).
+//!
+//! Row versions are told apart by `(ctid, xmin)`. What the fingerprint cannot tell apart is two
+//! states whose every visible row version has the same place and transaction id. A row version
+//! never changes after it is written (but for the in-place statistics above), and `xmin` keeps
+//! showing the writing transaction's id after `VACUUM FREEZE` (checked on PostgreSQL 15), so
+//! that means the same rows, except after the transaction counter wraps around (2^32
+//! transactions) and a new version of a row lands exactly where a version with the same id was,
+//! with every other change undone the same way. A state that any DDL produces after the cached
+//! one differs.
+//!
+//! The count of each catalog's rows is part of it as well; anything that goes wrong while
+//! reading the fingerprint only means that nothing is taken from the cache.
+
+use super::{IntrospectError, pg_message};
+use tokio_postgres::Client;
+
+/// The catalogs of the current database that count (PostgreSQL 15). Left out: `pg_statistic`,
+/// `pg_statistic_ext_data` (the planner's statistics), `pg_largeobject`,
+/// `pg_largeobject_metadata` (large objects are data, not schema), `pg_user_mapping` (not
+/// readable by PUBLIC; user mappings are reported through `pg_foreign_server`), and the
+/// catalogs shared between databases, which are covered separately (see the module's text).
+const CATALOGS: &[&str] = &[
+    "pg_aggregate",
+    "pg_am",
+    "pg_amop",
+    "pg_amproc",
+    "pg_attrdef",
+    "pg_attribute",
+    "pg_cast",
+    "pg_class",
+    "pg_collation",
+    "pg_constraint",
+    "pg_conversion",
+    "pg_default_acl",
+    "pg_depend",
+    "pg_description",
+    "pg_enum",
+    "pg_event_trigger",
+    "pg_extension",
+    "pg_foreign_data_wrapper",
+    "pg_foreign_server",
+    "pg_foreign_table",
+    "pg_index",
+    "pg_inherits",
+    "pg_init_privs",
+    "pg_language",
+    "pg_namespace",
+    "pg_opclass",
+    "pg_operator",
+    "pg_opfamily",
+    "pg_partitioned_table",
+    "pg_policy",
+    "pg_proc",
+    "pg_publication",
+    "pg_publication_namespace",
+    "pg_publication_rel",
+    "pg_range",
+    "pg_rewrite",
+    "pg_seclabel",
+    "pg_sequence",
+    "pg_statistic_ext",
+    "pg_transform",
+    "pg_trigger",
+    "pg_ts_config",
+    "pg_ts_config_map",
+    "pg_ts_dict",
+    "pg_ts_parser",
+    "pg_ts_template",
+    "pg_type",
+];
+
+/// Shared catalogs whose rows count whole (small, and all of them can concern this database).
+const SHARED_CATALOGS: &[&str] = &["pg_auth_members", "pg_tablespace", "pg_parameter_acl"];
+
+/// Settings that change how PostgreSQL prints values and names.
+const SETTINGS: &[&str] = &[
+    "server_version_num",
+    "server_encoding",
+    "lc_collate",
+    "lc_ctype",
+    "DateStyle",
+    "IntervalStyle",
+    "TimeZone",
+    "extra_float_digits",
+    "bytea_output",
+    "quote_all_identifiers",
+    "standard_conforming_strings",
+    "xmloption",
+    "search_path",
+];
+
+/// The fingerprint: `(part, value)` pairs, sorted by part. Parts of catalogs shared between
+/// databases are named `shared:…`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fingerprint {
+    /// Each part and its value.
+    pub parts: Vec<(String, String)>,
+}
+
+impl Fingerprint {
+    /// The parts, as bytes for a cache key.
+    pub(crate) fn key_parts(&self) -> impl Iterator<Item = &[u8]> {
+        self.parts
+            .iter()
+            .flat_map(|(part, value)| [part.as_bytes(), value.as_bytes()])
+    }
+}
+
+/// The identity of one catalog's visible row versions: `count hash`.
+fn row_versions(table: &str) -> String {
+    format!(
+        "pg_catalog.count(*)::pg_catalog.text || ' ' || COALESCE(pg_catalog.bit_xor(\
+         pg_catalog.hashtidextended(x.ctid, x.xmin::pg_catalog.text::pg_catalog.int8)), 0)::pg_catalog.text \
+         FROM pg_catalog.{table} x"
+    )
+}
+
+/// The query: one row per part.
+fn sql() -> String {
+    let settings = SETTINGS
+        .iter()
+        .map(|s| format!("'{s}=' || COALESCE(pg_catalog.current_setting('{s}', true), '')"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut parts = vec![
+        format!(
+            "SELECT 'server' AS part, pg_catalog.concat_ws(E'\\n', pg_catalog.version(), \
+             pg_catalog.pg_postmaster_start_time()::pg_catalog.text, \
+             pg_catalog.current_database(), \
+             (SELECT d.oid::pg_catalog.text FROM pg_catalog.pg_database d \
+              WHERE d.datname = pg_catalog.current_database()), \
+             current_user, session_user, {settings}) AS value"
+        ),
+        "SELECT 'shared:pg_database', (SELECT d.xmin::pg_catalog.text || ' ' || d.ctid::pg_catalog.text \
+         FROM pg_catalog.pg_database d WHERE d.datname = pg_catalog.current_database())"
+            .to_owned(),
+        "SELECT 'shared:pg_db_role_setting', (SELECT pg_catalog.count(*)::pg_catalog.text || ' ' || \
+         COALESCE(pg_catalog.bit_xor(pg_catalog.hashtidextended(x.ctid, \
+         x.xmin::pg_catalog.text::pg_catalog.int8)), 0)::pg_catalog.text \
+         FROM pg_catalog.pg_db_role_setting x WHERE x.setdatabase IN (0, \
+         (SELECT d.oid FROM pg_catalog.pg_database d WHERE d.datname = pg_catalog.current_database())))"
+            .to_owned(),
+        "SELECT 'shared:pg_roles', (SELECT pg_catalog.count(*)::pg_catalog.text || ' ' || \
+         COALESCE(pg_catalog.bit_xor(pg_catalog.hashtextextended(r::pg_catalog.text, 0)), 0)::pg_catalog.text \
+         FROM pg_catalog.pg_roles r)"
+            .to_owned(),
+        "SELECT 'shared:pg_subscription', (SELECT pg_catalog.count(*)::pg_catalog.text || ' ' || \
+         COALESCE(pg_catalog.bit_xor(pg_catalog.hashtextextended(\
+         s.oid::pg_catalog.text || ' ' || s.subdbid::pg_catalog.text || ' ' || s.subname::pg_catalog.text, 0)), 0)::pg_catalog.text \
+         FROM pg_catalog.pg_subscription s)"
+            .to_owned(),
+        "SELECT 'extension control files', (SELECT pg_catalog.string_agg(a.name::pg_catalog.text || '=' || \
+         COALESCE(a.comment, ''), E'\\n' ORDER BY a.name) \
+         FROM pg_catalog.pg_available_extensions() a \
+         WHERE a.name IN (SELECT e.extname FROM pg_catalog.pg_extension e))"
+            .to_owned(),
+        // Read by text, so that the query also runs where the table does not exist.
+        "SELECT 'storage.buckets', CASE WHEN pg_catalog.to_regclass('storage.buckets') IS NULL THEN '' \
+         ELSE pg_catalog.md5(pg_catalog.query_to_xml('SELECT pg_catalog.to_jsonb(b)::pg_catalog.text AS b \
+         FROM storage.buckets b ORDER BY b.id', false, false, '')::pg_catalog.text) END"
+            .to_owned(),
+    ];
+    for table in CATALOGS {
+        parts.push(format!(
+            "SELECT '{table}', (SELECT {})",
+            row_versions(table)
+        ));
+    }
+    for table in SHARED_CATALOGS {
+        parts.push(format!(
+            "SELECT 'shared:{table}', (SELECT {})",
+            row_versions(table)
+        ));
+    }
+    parts.join("\nUNION ALL\n")
+}
+
+/// Reads the fingerprint of the catalog state `client` sees: in the snapshot of the
+/// transaction it is in (introspection's), or of the statement alone outside one.
+pub async fn read(client: &Client) -> Result<Fingerprint, IntrospectError> {
+    let rows = client
+        .query_typed(&sql(), &[])
+        .await
+        .map_err(|source| IntrospectError::Query {
+            query: "fingerprint",
+            message: pg_message(&source),
+            source,
+        })?;
+    let mut parts = Vec::with_capacity(rows.len());
+    for row in rows {
+        let part: String = row.try_get(0).map_err(|e| row_error(&e))?;
+        let value: Option<String> = row.try_get(1).map_err(|e| row_error(&e))?;
+        parts.push((part, value.unwrap_or_default()));
+    }
+    parts.sort();
+    Ok(Fingerprint { parts })
+}
+
+fn row_error(e: &tokio_postgres::Error) -> IntrospectError {
+    IntrospectError::Row {
+        query: "fingerprint",
+        object: "catalog fingerprint".into(),
+        message: e.to_string(),
+    }
+}
