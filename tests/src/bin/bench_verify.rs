@@ -920,13 +920,29 @@ struct Measured {
     case: Case,
     /// One run of `codegen sql` (the declared side without a database).
     load: Finished,
+    /// verify with both caches filled by the run before (the database unchanged since).
     verify: ToolResult,
-    /// verify with an empty cache of the declared schema (parsing and validating `schema/`).
+    /// verify with the declared schema cached and no introspection cached (the database
+    /// changed since the last run, or was never verified from here): the catalogs are read.
+    verify_read: ToolResult,
+    /// verify with an empty cache (parsing and validating `schema/`, reading the catalogs).
     verify_cold: ToolResult,
+    /// The statements a run sends when the catalogs are unchanged (through the proxy).
+    queries_cached: Option<QueryCount>,
     migra: ToolResult,
     pg_dump: ToolResult,
     verify_summary: String,
     rounds: usize,
+}
+
+impl Measured {
+    /// The largest peak RSS of the timed verify runs, whichever cache they had.
+    fn verify_peak_rss(&self) -> Option<u64> {
+        [&self.verify, &self.verify_read, &self.verify_cold]
+            .iter()
+            .filter_map(|r| r.max_rss())
+            .max()
+    }
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -975,6 +991,24 @@ fn command(tools: &Tools, tool: Tool, case: &Case, url: &str, copy_url: &str) ->
 /// The cache directory verify runs with in this benchmark.
 fn cache_dir(case: &Case) -> PathBuf {
     case.paths.root.join(".bench").join("cache")
+}
+
+/// Removes the cached introspections from the benchmark's cache (the declared schema stays), so
+/// that the next verify reads the catalogs as it does when the database changed.
+fn forget_introspections(case: &Case) -> BenchResult<()> {
+    let Ok(entries) = std::fs::read_dir(cache_dir(case)) else {
+        return Ok(());
+    };
+    for entry in entries {
+        let path = entry.map_err(err)?.path();
+        if path
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with("introspection-"))
+        {
+            std::fs::remove_file(&path).map_err(err)?;
+        }
+    }
+    Ok(())
 }
 
 fn sqlalchemy_url(url: &str) -> String {
@@ -1027,6 +1061,8 @@ async fn measure(
     let purl = proxied_url(&case.db, proxy.addr);
     let pcopy = proxied_url(&copy, proxy.addr);
     let mut verify_summary = String::new();
+    // The counted run reads everything (no cache).
+    let _ = std::fs::remove_dir_all(cache_dir(&case));
     for tool in all {
         let entry = results.entry(key(tool)).or_default();
         let Some(cmd) = command(tools, tool, &case, &purl, &pcopy) else {
@@ -1075,23 +1111,47 @@ async fn measure(
         }
         entry.queries = Some(count);
     }
+    // One more counted run, with the caches the first one filled: the catalogs are unchanged.
+    let mut queries_cached = None;
+    if let Some(cmd) = command(tools, Tool::Verify, &case, &purl, &pcopy) {
+        let f = run_blocking(cmd, scratch.clone()).await?;
+        check_clean(Tool::Verify, &f)?;
+        let count = QueryCount {
+            connections: proxy.take().await,
+        };
+        eprintln!(
+            "bench_verify: {}: Verify, unchanged database: sent {} statements ({})",
+            case.label,
+            count.total(),
+            count.breakdown()
+        );
+        queries_cached = Some(count);
+    }
     drop(proxy);
-    // The timed rounds, the tools interleaved; each round starts with a verify whose cache of
-    // the declared schema is emptied first (cold), then the warm runs.
+    // The timed rounds, the tools interleaved; each round starts with a verify whose cache is
+    // emptied first (cold), then one whose cached introspections are removed (the catalogs are
+    // read), then the runs with both caches filled by the run before.
     let mut cold = ToolResult::default();
+    let mut read = ToolResult::default();
     for round in 0..rounds {
-        let _ = std::fs::remove_dir_all(cache_dir(&case));
-        if let Some(cmd) = command(tools, Tool::Verify, &case, &url, &copy_url) {
-            let f = run_blocking(cmd, scratch.clone()).await?;
-            check_clean(Tool::Verify, &f)?;
-            eprintln!(
-                "bench_verify: {}: round {}/{rounds}: Verify (cold cache) {:.3} s, {:?} KiB",
-                case.label,
-                round + 1,
-                f.wall.as_secs_f64(),
-                f.max_rss_kib,
-            );
-            cold.runs.push(f);
+        for (variant, result) in [("cold cache", &mut cold), ("catalogs read", &mut read)] {
+            if variant == "cold cache" {
+                let _ = std::fs::remove_dir_all(cache_dir(&case));
+            } else {
+                forget_introspections(&case)?;
+            }
+            if let Some(cmd) = command(tools, Tool::Verify, &case, &url, &copy_url) {
+                let f = run_blocking(cmd, scratch.clone()).await?;
+                check_clean(Tool::Verify, &f)?;
+                eprintln!(
+                    "bench_verify: {}: round {}/{rounds}: Verify ({variant}) {:.3} s, {:?} KiB",
+                    case.label,
+                    round + 1,
+                    f.wall.as_secs_f64(),
+                    f.max_rss_kib,
+                );
+                result.runs.push(f);
+            }
         }
         for tool in all {
             if results.get(key(tool)).is_some_and(|r| r.skipped.is_some()) {
@@ -1138,7 +1198,9 @@ async fn measure(
         load,
         case,
         verify: results.remove("verify").unwrap_or_default(),
+        verify_read: read,
         verify_cold: cold,
+        queries_cached,
         migra: results.remove("migra").unwrap_or_default(),
         pg_dump: results.remove("pg_dump").unwrap_or_default(),
         verify_summary,
@@ -1374,31 +1436,38 @@ async fn run(args: &Args) -> BenchResult<String> {
          untimed run of each through a counting proxy (verify must exit 0, migra must print \
          nothing: the project declares exactly what the database holds), then the timed \
          rounds, each running verify, migra and pg_dump once, one after the other; medians of \
-         the rounds. Output goes to a file. verify keeps the declared schema in canonical form \
-         in a cache keyed by the bytes of `schema/` (README, \"Speed\"): \"verify\" is a run \
-         with that cache filled by the run before, as in a developer's repeated runs or a CI \
-         that keeps `~/.cache`; \"cold cache\" is one more run per round, first in the round, \
-         after emptying it (parsing and validating `schema/` and applying the lock), as on a \
-         fresh CI runner.\n"
+         the rounds. Output goes to a file. verify keeps two caches (README, \"Speed\"): the \
+         declared schema in canonical form, keyed by the bytes of `schema/`, and what it read \
+         of a database, keyed by the fingerprint of the database's catalogs (read in one query \
+         in the snapshot the catalogs would be read in). Three runs of verify per round: \
+         \"cold cache\" first, after emptying the cache (parsing and validating `schema/`, \
+         applying the lock, reading the catalogs), as on a fresh CI runner; \"catalogs read\" \
+         second, after removing the cached introspections only, as when the database changed \
+         since the last run (a migration applied, or drift); then \"unchanged database\", \
+         both caches filled by the run before, as in a scheduled drift check of a database \
+         nobody touched, from a CI that keeps `~/.cache`.\n"
     );
     let _ = writeln!(
         o,
-        "| schema | verify (s) | verify, cold cache (s) | queries | peak RSS | migra (s) | pg_dump --schema-only (s) |"
+        "| schema | verify, unchanged database (s) | verify, catalogs read (s) | verify, cold cache (s) | queries (catalogs read / unchanged) | verify peak RSS (unchanged / catalogs read / cold) | migra (s) | pg_dump --schema-only (s) |"
     );
-    let _ = writeln!(o, "|---|---:|---:|---:|---:|---:|---:|");
+    let _ = writeln!(o, "|---|---:|---:|---:|---:|---:|---:|---:|");
     for m in &measured {
         let skipped = |r: &ToolResult| r.skipped.clone().unwrap_or_else(|| secs(r.median_wall()));
+        let count =
+            |q: Option<&QueryCount>| q.map_or_else(|| "–".to_owned(), |q| q.total().to_string());
         let _ = writeln!(
             o,
-            "| {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} / {} | {} / {} / {} | {} | {} |",
             m.case.label,
             secs(m.verify.median_wall()),
+            secs(m.verify_read.median_wall()),
             secs(m.verify_cold.median_wall()),
-            m.verify
-                .queries
-                .as_ref()
-                .map_or_else(|| "–".to_owned(), |q| q.total().to_string()),
+            count(m.verify.queries.as_ref()),
+            count(m.queries_cached.as_ref()),
             mib(m.verify.max_rss()),
+            mib(m.verify_read.max_rss()),
+            mib(m.verify_cold.max_rss()),
             skipped(&m.migra),
             skipped(&m.pg_dump),
         );
@@ -1416,26 +1485,32 @@ async fn run(args: &Args) -> BenchResult<String> {
     match find(1000) {
         Some(m) => {
             if let Some(v) = m.verify.median_wall() {
+                let read = m.verify_read.median_wall().unwrap_or_default();
                 let cold = m.verify_cold.median_wall().unwrap_or_default();
                 let _ = writeln!(
                     o,
-                    "- ≤ 0.15 s at 1,000 tables: {:.3} s with the cache of the declared schema, \
-                     {}; {:.3} s with an empty cache, {}.",
+                    "- ≤ 0.15 s at 1,000 tables: {:.3} s on an unchanged database, {}; {:.3} s \
+                     when the catalogs are read, {}; {:.3} s with an empty cache, {}.",
                     v.as_secs_f64(),
                     verdict(v <= Duration::from_millis(150)),
+                    read.as_secs_f64(),
+                    verdict(read <= Duration::from_millis(150)),
                     cold.as_secs_f64(),
                     verdict(cold <= Duration::from_millis(150)),
                 );
                 match m.migra.median_wall() {
                     Some(mg) => {
-                        let ratio = mg.as_secs_f64() / v.as_secs_f64().max(1e-9);
+                        let ratio = |d: Duration| mg.as_secs_f64() / d.as_secs_f64().max(1e-9);
                         let _ = writeln!(
                             o,
-                            "- Ten times faster than migra at 1,000 tables: migra {:.3} s / verify \
-                             {:.3} s = {ratio:.1}×, {}.",
+                            "- Ten times faster than migra at 1,000 tables: migra {:.3} s; \
+                             {:.1}× verify on an unchanged database, {}; {:.1}× verify reading \
+                             the catalogs, {}.",
                             mg.as_secs_f64(),
-                            v.as_secs_f64(),
-                            verdict(ratio >= 10.0)
+                            ratio(v),
+                            verdict(ratio(v) >= 10.0),
+                            ratio(read),
+                            verdict(ratio(read) >= 10.0),
                         );
                     }
                     None => {
@@ -1455,13 +1530,16 @@ async fn run(args: &Args) -> BenchResult<String> {
     match find(10_000) {
         Some(m) => {
             if let Some(v) = m.verify.median_wall() {
+                let read = m.verify_read.median_wall().unwrap_or_default();
                 let cold = m.verify_cold.median_wall().unwrap_or_default();
                 let _ = writeln!(
                     o,
-                    "- ≤ 1 s at 10,000 tables: {:.3} s with the cache, {}; {:.3} s with an empty \
-                     cache, {}.",
+                    "- ≤ 1 s at 10,000 tables: {:.3} s on an unchanged database, {}; {:.3} s \
+                     when the catalogs are read, {}; {:.3} s with an empty cache, {}.",
                     v.as_secs_f64(),
                     verdict(v <= Duration::from_secs(1)),
+                    read.as_secs_f64(),
+                    verdict(read <= Duration::from_secs(1)),
                     cold.as_secs_f64(),
                     verdict(cold <= Duration::from_secs(1)),
                 );
@@ -1478,14 +1556,15 @@ async fn run(args: &Args) -> BenchResult<String> {
     let synthetic: Vec<&Measured> = measured.iter().filter(|m| m.case.synthetic).collect();
     if let (Some(small), Some(big)) = (synthetic.first(), synthetic.last())
         && big.case.tables > small.case.tables
-        && let (Some(rs), Some(rb)) = (small.verify.max_rss(), big.verify.max_rss())
+        && let (Some(rs), Some(rb)) = (small.verify_peak_rss(), big.verify_peak_rss())
     {
         let rss_ratio = rb as f64 / rs.max(1) as f64;
         let obj_ratio = big.case.objects as f64 / small.case.objects.max(1) as f64;
         let bytes_ratio = big.case.schema_bytes as f64 / small.case.schema_bytes.max(1) as f64;
         let _ = writeln!(
             o,
-            "- Memory growing no faster than the schema: from {} to {} tables the peak RSS grows \
+            "- Memory growing no faster than the schema: from {} to {} tables the largest peak RSS \
+             of the three kinds of verify run grows \
              {rss_ratio:.2}× ({} → {}), the declared objects {obj_ratio:.2}× ({} → {}) and the \
              schema files {bytes_ratio:.2}× ({} → {}): {}.",
             thousands(small.case.tables),
@@ -1505,7 +1584,7 @@ async fn run(args: &Args) -> BenchResult<String> {
     let _ = writeln!(o, "### Details\n");
     let _ = writeln!(
         o,
-        "| schema | declared top-level objects | schema/ + lock | timed rounds | verify min / median (s) | verify CPU (median) | `codegen sql` (s) / peak RSS | migra peak RSS | migra queries | pg_dump peak RSS | pg_dump queries | pg_dump output | database built in | project written in |"
+        "| schema | declared top-level objects | schema/ + lock | timed rounds | verify min / median (s), catalogs read | verify CPU (median), catalogs read | `codegen sql` (s) / peak RSS | migra peak RSS | migra queries | pg_dump peak RSS | pg_dump queries | pg_dump output | database built in | project written in |"
     );
     let _ = writeln!(
         o,
@@ -1524,9 +1603,9 @@ async fn run(args: &Args) -> BenchResult<String> {
             thousands(m.case.objects),
             size(m.case.schema_bytes),
             m.rounds,
-            secs(m.verify.min_wall()),
-            secs(m.verify.median_wall()),
-            secs(m.verify.median_cpu()),
+            secs(m.verify_read.min_wall()),
+            secs(m.verify_read.median_wall()),
+            secs(m.verify_read.median_cpu()),
             secs(Some(m.load.wall)),
             mib(m.load.max_rss_kib),
             mib(m.migra.max_rss()),
@@ -1572,23 +1651,30 @@ async fn run(args: &Args) -> BenchResult<String> {
          statements it sends are the same). What verify sent, per connection:\n"
     );
     for m in &measured {
-        if let Some(q) = &m.verify.queries {
-            let _ = writeln!(
-                o,
-                "- {}: {} statements, {} of them session or transaction control; {}.",
-                m.case.label,
-                q.total(),
-                q.session(),
-                q.breakdown()
-            );
+        for (variant, q) in [
+            ("catalogs read", m.verify.queries.as_ref()),
+            ("unchanged database", m.queries_cached.as_ref()),
+        ] {
+            if let Some(q) = q {
+                let _ = writeln!(
+                    o,
+                    "- {}, {variant}: {} statements, {} of them session or transaction control; \
+                     {}.",
+                    m.case.label,
+                    q.total(),
+                    q.session(),
+                    q.breakdown()
+                );
+            }
         }
     }
     let _ = writeln!(o);
     let _ = writeln!(
         o,
         "The count does not grow with the schema: the introspection's catalog queries are \
-         fixed (17, `Introspection::queries`), and the migration history is read with a fixed \
-         number of statements.\n"
+         fixed (17, `Introspection::queries`, and the fingerprint of the catalogs before \
+         them), and the migration history is read with a fixed number of statements. On an \
+         unchanged database the fingerprint replaces the catalog queries.\n"
     );
     let _ = writeln!(
         o,
@@ -1600,10 +1686,11 @@ async fn run(args: &Args) -> BenchResult<String> {
          too.\n"
     );
     for m in &measured {
-        if let Some(v) = m.verify.median_wall() {
+        if let Some(v) = m.verify_cold.median_wall() {
             let _ = writeln!(
                 o,
-                "- {}: `codegen sql` {:.3} s against verify's {:.3} s ({:.0} %).",
+                "- {}: `codegen sql` {:.3} s against verify's {:.3} s with an empty cache \
+                 ({:.0} %).",
                 m.case.label,
                 m.load.wall.as_secs_f64(),
                 v.as_secs_f64(),
