@@ -1822,6 +1822,88 @@ async fn renaming_a_role_is_not_taken_from_the_cache() {
         .unwrap();
 }
 
+/// A fingerprint that cannot be read (here a role that may not read one of the catalogs it
+/// covers) only means reading the catalogs: both runs report the drift, neither takes anything
+/// from the cache, and no introspection is stored. The same role without BYPASSRLS cannot see
+/// the bucket rows, and verify says so rather than report the buckets missing.
+#[tokio::test]
+async fn a_fingerprint_that_cannot_be_read_means_reading_the_catalogs() {
+    let db = copy().await;
+    let role = format!("jp_fp_reader_{}", fastrand::u64(..));
+    let admin = admin(template().await.server()).await;
+    admin
+        .batch_execute(&format!("CREATE ROLE {role} LOGIN"))
+        .await
+        .unwrap();
+    db.execute_script(&format!(
+        "REVOKE SELECT ON pg_catalog.pg_seclabel FROM PUBLIC;
+         GRANT USAGE ON SCHEMA storage TO {role};
+         GRANT SELECT ON storage.buckets, public._sqlx_migrations TO {role};
+         ALTER TABLE public.users ADD COLUMN avatar_url text"
+    ))
+    .await;
+    let url = db.url();
+    let (_, rest) = url.split_once('@').unwrap();
+    let as_role = format!("postgres://{role}@{rest}");
+    let denied = {
+        let (client, connection) = tokio_postgres::connect(&as_role, tokio_postgres::NoTls)
+            .await
+            .unwrap();
+        tokio::spawn(connection);
+        codegen::introspect::fingerprint::read(&client).await
+    };
+    assert!(denied.is_err(), "the role cannot read the fingerprint");
+
+    let cache = CacheDir::new("denied");
+    // Without BYPASSRLS, Supabase's policies on storage.buckets hide the bucket rows: reading
+    // them would report the declared bucket missing, so verify refuses to tell.
+    let options = VerifyOptions {
+        cache: Some(cache.0.clone()),
+        ..VerifyOptions::default()
+    };
+    let hidden = verify(&as_role, &paths(), &options).await.unwrap_err();
+    let message = hidden.to_string();
+    assert!(
+        message.contains("row-level security on storage.buckets hides its rows from role")
+            && message.contains("BYPASSRLS"),
+        "{message}"
+    );
+    admin
+        .batch_execute(&format!("ALTER ROLE {role} BYPASSRLS"))
+        .await
+        .unwrap();
+    let first = run_cached(&as_role, &paths(), &cache).await;
+    let second = run_cached(&as_role, &paths(), &cache).await;
+    for report in [&first, &second] {
+        assert!(!report.live_cached);
+        assert_eq!(
+            lines(report),
+            vec!["column public.users.avatar_url: unexpected"]
+        );
+    }
+    let introspections = std::fs::read_dir(&cache.0)
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .starts_with("introspection-")
+        })
+        .count();
+    assert_eq!(introspections, 0);
+    db.execute_script(&format!(
+        "REVOKE ALL ON storage.buckets, public._sqlx_migrations FROM {role};
+         REVOKE USAGE ON SCHEMA storage FROM {role}"
+    ))
+    .await;
+    drop(db);
+    admin
+        .batch_execute(&format!("DROP ROLE {role}"))
+        .await
+        .unwrap();
+}
+
 /// `--no-cache` on the command line: a run after a cached one reads the catalogs again (the
 /// JSON is the same either way).
 #[tokio::test]

@@ -272,7 +272,15 @@ fn check_server(rows: &[Row]) -> Result<(bool, String), IntrospectError> {
             version: r.get("server_version")?,
         });
     }
-    Ok((r.get("has_storage_buckets")?, r.get("server_version")?))
+    let has_buckets: bool = r.get("has_storage_buckets")?;
+    // Rows hidden by a policy would read as buckets that do not exist: refuse instead.
+    if has_buckets && r.get::<bool>("storage_buckets_hidden")? {
+        return Err(IntrospectError::RowsHidden {
+            table: "storage.buckets".into(),
+            role: r.get("role")?,
+        });
+    }
+    Ok((has_buckets, r.get("server_version")?))
 }
 
 impl Builder {

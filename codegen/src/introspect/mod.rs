@@ -93,6 +93,19 @@ pub enum IntrospectError {
         /// What is wrong.
         message: String,
     },
+    /// Row-level security hides rows of a table that introspection reads from the session's
+    /// role: what it read would be incomplete.
+    #[error(
+        "row-level security on {table} hides its rows from role {role}, so they cannot be read \
+         whole; connect as the table's owner or a role with BYPASSRLS (on Supabase: postgres or \
+         service_role)"
+    )]
+    RowsHidden {
+        /// The table (`storage.buckets`).
+        table: String,
+        /// The session's role.
+        role: String,
+    },
     /// The server is older than the catalogs these queries read.
     #[error("PostgreSQL {version} is not supported: introspection needs PostgreSQL 15 or later")]
     UnsupportedServer {
