@@ -4,7 +4,8 @@
 //! Introspection is a function of the catalog rows it reads (directly, or through PostgreSQL's
 //! deparsing functions), of a few rows outside the catalogs (`storage.buckets`, the extensions'
 //! control files), and of the server and session it runs on. The fingerprint covers all of them,
-//! read in the introspection's own snapshot by one query:
+//! read in the introspection's own snapshot, by one query on each of its sessions (the catalogs
+//! split between them):
 //!
 //! - For each catalog of the current database (the list below: every catalog but the planner's
 //!   statistics, the large objects' data and those PUBLIC cannot read), the number of visible
@@ -140,71 +141,181 @@ fn row_versions(table: &str) -> String {
     )
 }
 
-/// The query: one row per part.
-fn sql() -> String {
+/// The catalogs read on the second session when there are two (the fingerprint is split so
+/// that each server process scans about half of the rows: at 10,000 tables the largest are
+/// `pg_attribute`, `pg_depend` and `pg_class`; BENCHMARKS.md, "Verify").
+const SECOND_LANE: &[&str] = &[
+    "pg_depend",
+    "pg_class",
+    "pg_index",
+    "pg_trigger",
+    "pg_description",
+    "pg_sequence",
+    "pg_rewrite",
+    "pg_init_privs",
+];
+
+/// Every part: one `SELECT` of one `(part, value)` row each.
+fn parts() -> Vec<(&'static str, String)> {
     let settings = SETTINGS
         .iter()
         .map(|s| format!("'{s}=' || COALESCE(pg_catalog.current_setting('{s}', true), '')"))
         .collect::<Vec<_>>()
         .join(", ");
     let mut parts = vec![
-        format!(
-            "SELECT 'server' AS part, pg_catalog.concat_ws(E'\\n', pg_catalog.version(), \
-             pg_catalog.pg_postmaster_start_time()::pg_catalog.text, \
-             pg_catalog.current_database(), \
-             (SELECT d.oid::pg_catalog.text FROM pg_catalog.pg_database d \
-              WHERE d.datname = pg_catalog.current_database()), \
-             current_user, session_user, {settings}) AS value"
+        (
+            "server",
+            format!(
+                "SELECT 'server' AS part, pg_catalog.concat_ws(E'\\n', pg_catalog.version(), \
+                 pg_catalog.pg_postmaster_start_time()::pg_catalog.text, \
+                 pg_catalog.current_database(), \
+                 (SELECT d.oid::pg_catalog.text FROM pg_catalog.pg_database d \
+                  WHERE d.datname = pg_catalog.current_database()), \
+                 current_user, session_user, {settings}) AS value"
+            ),
         ),
-        "SELECT 'shared:pg_database', (SELECT d.xmin::pg_catalog.text || ' ' || d.ctid::pg_catalog.text \
-         FROM pg_catalog.pg_database d WHERE d.datname = pg_catalog.current_database())"
-            .to_owned(),
-        "SELECT 'shared:pg_db_role_setting', (SELECT pg_catalog.count(*)::pg_catalog.text || ' ' || \
-         COALESCE(pg_catalog.bit_xor(pg_catalog.hashtidextended(x.ctid, \
-         x.xmin::pg_catalog.text::pg_catalog.int8)), 0)::pg_catalog.text \
-         FROM pg_catalog.pg_db_role_setting x WHERE x.setdatabase IN (0, \
-         (SELECT d.oid FROM pg_catalog.pg_database d WHERE d.datname = pg_catalog.current_database())))"
-            .to_owned(),
-        "SELECT 'shared:pg_roles', (SELECT pg_catalog.count(*)::pg_catalog.text || ' ' || \
-         COALESCE(pg_catalog.bit_xor(pg_catalog.hashtextextended(r::pg_catalog.text, 0)), 0)::pg_catalog.text \
-         FROM pg_catalog.pg_roles r)"
-            .to_owned(),
-        "SELECT 'shared:pg_subscription', (SELECT pg_catalog.count(*)::pg_catalog.text || ' ' || \
-         COALESCE(pg_catalog.bit_xor(pg_catalog.hashtextextended(\
-         s.oid::pg_catalog.text || ' ' || s.subdbid::pg_catalog.text || ' ' || s.subname::pg_catalog.text, 0)), 0)::pg_catalog.text \
-         FROM pg_catalog.pg_subscription s)"
-            .to_owned(),
-        "SELECT 'extension control files', (SELECT pg_catalog.string_agg(a.name::pg_catalog.text || '=' || \
-         COALESCE(a.comment, ''), E'\\n' ORDER BY a.name) \
-         FROM pg_catalog.pg_available_extensions() a \
-         WHERE a.name IN (SELECT e.extname FROM pg_catalog.pg_extension e))"
-            .to_owned(),
+        (
+            "shared:pg_database",
+            "SELECT 'shared:pg_database', (SELECT d.xmin::pg_catalog.text || ' ' || d.ctid::pg_catalog.text \
+             FROM pg_catalog.pg_database d WHERE d.datname = pg_catalog.current_database())"
+                .to_owned(),
+        ),
+        (
+            "shared:pg_db_role_setting",
+            "SELECT 'shared:pg_db_role_setting', (SELECT pg_catalog.count(*)::pg_catalog.text || ' ' || \
+             COALESCE(pg_catalog.bit_xor(pg_catalog.hashtidextended(x.ctid, \
+             x.xmin::pg_catalog.text::pg_catalog.int8)), 0)::pg_catalog.text \
+             FROM pg_catalog.pg_db_role_setting x WHERE x.setdatabase IN (0, \
+             (SELECT d.oid FROM pg_catalog.pg_database d WHERE d.datname = pg_catalog.current_database())))"
+                .to_owned(),
+        ),
+        (
+            "shared:pg_roles",
+            "SELECT 'shared:pg_roles', (SELECT pg_catalog.count(*)::pg_catalog.text || ' ' || \
+             COALESCE(pg_catalog.bit_xor(pg_catalog.hashtextextended(r::pg_catalog.text, 0)), 0)::pg_catalog.text \
+             FROM pg_catalog.pg_roles r)"
+                .to_owned(),
+        ),
+        (
+            "shared:pg_subscription",
+            "SELECT 'shared:pg_subscription', (SELECT pg_catalog.count(*)::pg_catalog.text || ' ' || \
+             COALESCE(pg_catalog.bit_xor(pg_catalog.hashtextextended(\
+             s.oid::pg_catalog.text || ' ' || s.subdbid::pg_catalog.text || ' ' || s.subname::pg_catalog.text, 0)), 0)::pg_catalog.text \
+             FROM pg_catalog.pg_subscription s)"
+                .to_owned(),
+        ),
+        (
+            "extension control files",
+            "SELECT 'extension control files', (SELECT pg_catalog.string_agg(a.name::pg_catalog.text || '=' || \
+             COALESCE(a.comment, ''), E'\\n' ORDER BY a.name) \
+             FROM pg_catalog.pg_available_extensions() a \
+             WHERE a.name IN (SELECT e.extname FROM pg_catalog.pg_extension e))"
+                .to_owned(),
+        ),
         // Read by text, so that the query also runs where the table does not exist.
-        "SELECT 'storage.buckets', CASE WHEN pg_catalog.to_regclass('storage.buckets') IS NULL THEN '' \
-         ELSE pg_catalog.md5(pg_catalog.query_to_xml('SELECT pg_catalog.to_jsonb(b)::pg_catalog.text AS b \
-         FROM storage.buckets b ORDER BY b.id', false, false, '')::pg_catalog.text) END"
-            .to_owned(),
+        (
+            "storage.buckets",
+            "SELECT 'storage.buckets', CASE WHEN pg_catalog.to_regclass('storage.buckets') IS NULL THEN '' \
+             ELSE pg_catalog.md5(pg_catalog.query_to_xml('SELECT pg_catalog.to_jsonb(b)::pg_catalog.text AS b \
+             FROM storage.buckets b ORDER BY b.id', false, false, '')::pg_catalog.text) END"
+                .to_owned(),
+        ),
     ];
     for table in CATALOGS {
-        parts.push(format!(
-            "SELECT '{table}', (SELECT {})",
-            row_versions(table)
+        parts.push((
+            table,
+            format!("SELECT '{table}', (SELECT {})", row_versions(table)),
         ));
     }
     for table in SHARED_CATALOGS {
-        parts.push(format!(
-            "SELECT 'shared:{table}', (SELECT {})",
-            row_versions(table)
+        parts.push((
+            table,
+            format!("SELECT 'shared:{table}', (SELECT {})", row_versions(table)),
         ));
     }
-    parts.join("\nUNION ALL\n")
+    parts
+}
+
+/// The query of the parts for which `keep(part)` holds: one row per part.
+fn sql(keep: impl Fn(&str) -> bool) -> String {
+    parts()
+        .into_iter()
+        .filter(|(name, _)| keep(name))
+        .map(|(_, select)| select)
+        .collect::<Vec<_>>()
+        .join("\nUNION ALL\n")
 }
 
 /// Reads the fingerprint of the catalog state `client` sees: in the snapshot of the
 /// transaction it is in (introspection's), or of the statement alone outside one.
 pub async fn read(client: &Client) -> Result<Fingerprint, IntrospectError> {
+    let mut parts = read_parts(client, &sql(|_| true)).await?;
+    parts.sort();
+    Ok(Fingerprint { parts })
+}
+
+/// [`read`] on two sessions that share one snapshot, each reading about half of the rows (at
+/// once); each part is read on one of them. Each half runs inside a savepoint (`SAVEPOINT
+/// fingerprint`, pipelined with it and the release), so that a failure leaves both
+/// transactions usable: the savepoint is rolled back and the error returned.
+pub(crate) async fn read_guarded(
+    first: &Client,
+    second: Option<&Client>,
+) -> Result<Fingerprint, IntrospectError> {
+    let (mut parts, other) = match second {
+        Some(second) => {
+            let (a, b) = tokio::join!(
+                guarded(first, sql(|p| !SECOND_LANE.contains(&p))),
+                guarded(second, sql(|p| SECOND_LANE.contains(&p)))
+            );
+            (a?, b?)
+        }
+        None => (guarded(first, sql(|_| true)).await?, Vec::new()),
+    };
+    parts.extend(other);
+    parts.sort();
+    Ok(Fingerprint { parts })
+}
+
+/// `query` inside a savepoint on `client`: on failure the savepoint is rolled back, so the
+/// transaction goes on as it was.
+async fn guarded(client: &Client, query: String) -> Result<Vec<(String, String)>, IntrospectError> {
+    // Sent in this order at once (each request goes out when its future is first polled).
+    // language=PostgreSQL
+    let (open, rows, release) = tokio::join!(
+        client.batch_execute("SAVEPOINT fingerprint"),
+        read_parts(client, &query),
+        client.batch_execute("RELEASE SAVEPOINT fingerprint")
+    );
+    let transaction = |source: tokio_postgres::Error| IntrospectError::Transaction {
+        message: pg_message(&source),
+        source,
+    };
+    open.map_err(transaction)?;
+    match rows {
+        Ok(rows) => {
+            release.map_err(transaction)?;
+            Ok(rows)
+        }
+        Err(e) => {
+            // The release failed as well (the subtransaction was aborted).
+            // language=PostgreSQL
+            client
+                .batch_execute("ROLLBACK TO SAVEPOINT fingerprint; RELEASE SAVEPOINT fingerprint")
+                .await
+                .map_err(transaction)?;
+            Err(e)
+        }
+    }
+}
+
+/// The `(part, value)` rows of `query`.
+async fn read_parts(
+    client: &Client,
+    query: &str,
+) -> Result<Vec<(String, String)>, IntrospectError> {
     let rows = client
-        .query_typed(&sql(), &[])
+        .query_typed(query, &[])
         .await
         .map_err(|source| IntrospectError::Query {
             query: "fingerprint",
@@ -217,8 +328,7 @@ pub async fn read(client: &Client) -> Result<Fingerprint, IntrospectError> {
         let value: Option<String> = row.try_get(1).map_err(|e| row_error(&e))?;
         parts.push((part, value.unwrap_or_default()));
     }
-    parts.sort();
-    Ok(Fingerprint { parts })
+    Ok(parts)
 }
 
 fn row_error(e: &tokio_postgres::Error) -> IntrospectError {

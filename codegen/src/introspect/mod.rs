@@ -41,7 +41,7 @@ pub struct Introspection {
     pub server_version: String,
     /// How many catalog queries were run: a constant for a given database shape, whatever the
     /// number of objects (the transaction's `BEGIN`/`SET`/`ROLLBACK` are not counted). With the
-    /// cache, the fingerprint query counts as one.
+    /// cache, the fingerprint counts as one query per session.
     pub queries: usize,
     /// Whether the result came from the cache of introspections (the catalogs' fingerprint was
     /// that of an earlier run: [`Sessions::introspect_cached`]).
@@ -308,53 +308,15 @@ async fn introspect_sessions(
         message: pg_message(&source),
         source,
     };
-    // With the cache, a savepoint before the fingerprint: a failing fingerprint query must not
-    // end the transaction the catalogs are then read in.
-    let savepoint = if cache_dir.is_some() {
-        "; SAVEPOINT fingerprint"
-    } else {
-        ""
-    };
     client
-        .batch_execute(&format!("{BEGIN_SNAPSHOT}; {SESSION_SETTINGS}{savepoint}"))
+        .batch_execute(&format!("{BEGIN_SNAPSHOT}; {SESSION_SETTINGS}"))
         .await
         .map_err(transaction)?;
     let mut second_open = false;
     let mut key = None;
     let result = async {
-        if let Some(dir) = cache_dir {
-            // The savepoint is released right behind the query, pipelined (a snapshot cannot
-            // be exported from inside it); when the query failed, the release failed too, and
-            // the transaction is rolled back to the savepoint instead.
-            // language=PostgreSQL
-            let (fp, release) = tokio::join!(
-                fingerprint::read(client),
-                client.batch_execute("RELEASE SAVEPOINT fingerprint")
-            );
-            match fp {
-                Ok(fp) => {
-                    release.map_err(transaction)?;
-                    let filter_text = format!("{filter:?}");
-                    let k = crate::cache::key(
-                        CACHE_FORMAT,
-                        fp.key_parts().chain([filter_text.as_bytes()]),
-                    );
-                    if let Some(hit) = crate::cache::read_in::<CachedIntrospection>(dir, &k) {
-                        return Ok(Found::Cached(hit));
-                    }
-                    key = Some(k);
-                }
-                Err(_) => {
-                    // language=PostgreSQL
-                    client
-                        .batch_execute(
-                            "ROLLBACK TO SAVEPOINT fingerprint; RELEASE SAVEPOINT fingerprint",
-                        )
-                        .await
-                        .map_err(transaction)?;
-                }
-            }
-        }
+        // The second session adopts the first one's snapshot before anything is read: the
+        // fingerprint is read on both, and then the catalogs.
         let second = match second {
             Some(other) => {
                 // language=PostgreSQL
@@ -374,6 +336,18 @@ async fn introspect_sessions(
             }
             None => None,
         };
+        // A fingerprint that cannot be read (its savepoints leave both transactions as they
+        // were) only means reading the catalogs.
+        if let Some(dir) = cache_dir
+            && let Ok(fp) = fingerprint::read_guarded(client, second).await
+        {
+            let filter_text = format!("{filter:?}");
+            let k = crate::cache::key(CACHE_FORMAT, fp.key_parts().chain([filter_text.as_bytes()]));
+            if let Some(hit) = crate::cache::read_in::<CachedIntrospection>(dir, &k) {
+                return Ok(Found::Cached(hit));
+            }
+            key = Some(k);
+        }
         let runner = Runner {
             client,
             second,
@@ -392,7 +366,12 @@ async fn introspect_sessions(
     }
     let found = result?;
     end.map_err(transaction)?;
-    let fingerprint_queries = usize::from(cache_dir.is_some());
+    // The fingerprint: one query per session.
+    let fingerprint_queries = if cache_dir.is_some() {
+        1 + usize::from(second.is_some())
+    } else {
+        0
+    };
     Ok(match found {
         Found::Cached(hit) => Introspection {
             schema: hit.schema,

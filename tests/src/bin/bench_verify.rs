@@ -1438,8 +1438,9 @@ async fn run(args: &Args) -> BenchResult<String> {
          rounds, each running verify, migra and pg_dump once, one after the other; medians of \
          the rounds. Output goes to a file. verify keeps two caches (README, \"Speed\"): the \
          declared schema in canonical form, keyed by the bytes of `schema/`, and what it read \
-         of a database, keyed by the fingerprint of the database's catalogs (read in one query \
-         in the snapshot the catalogs would be read in). Three runs of verify per round: \
+         of a database, keyed by the fingerprint of the database's catalogs (read by one \
+         query per session in the snapshot the catalogs would be read in). Three runs of \
+         verify per round: \
          \"cold cache\" first, after emptying the cache (parsing and validating `schema/`, \
          applying the lock, reading the catalogs), as on a fresh CI runner; \"catalogs read\" \
          second, after removing the cached introspections only, as when the database changed \
