@@ -155,8 +155,8 @@ const SECOND_LANE: &[&str] = &[
     "pg_init_privs",
 ];
 
-/// Every part: one `SELECT` of one `(part, value)` row each.
-fn parts() -> Vec<(&'static str, String)> {
+/// Every part, by name: one `SELECT` of one `(part, value)` row each.
+fn parts() -> Vec<(String, String)> {
     let settings = SETTINGS
         .iter()
         .map(|s| format!("'{s}=' || COALESCE(pg_catalog.current_setting('{s}', true), '')"))
@@ -164,7 +164,7 @@ fn parts() -> Vec<(&'static str, String)> {
         .join(", ");
     let mut parts = vec![
         (
-            "server",
+            "server".to_owned(),
             format!(
                 "SELECT 'server' AS part, pg_catalog.concat_ws(E'\\n', pg_catalog.version(), \
                  pg_catalog.pg_postmaster_start_time()::pg_catalog.text, \
@@ -175,13 +175,13 @@ fn parts() -> Vec<(&'static str, String)> {
             ),
         ),
         (
-            "shared:pg_database",
+            "shared:pg_database".to_owned(),
             "SELECT 'shared:pg_database', (SELECT d.xmin::pg_catalog.text || ' ' || d.ctid::pg_catalog.text \
              FROM pg_catalog.pg_database d WHERE d.datname = pg_catalog.current_database())"
                 .to_owned(),
         ),
         (
-            "shared:pg_db_role_setting",
+            "shared:pg_db_role_setting".to_owned(),
             "SELECT 'shared:pg_db_role_setting', (SELECT pg_catalog.count(*)::pg_catalog.text || ' ' || \
              COALESCE(pg_catalog.bit_xor(pg_catalog.hashtidextended(x.ctid, \
              x.xmin::pg_catalog.text::pg_catalog.int8)), 0)::pg_catalog.text \
@@ -190,14 +190,14 @@ fn parts() -> Vec<(&'static str, String)> {
                 .to_owned(),
         ),
         (
-            "shared:pg_roles",
+            "shared:pg_roles".to_owned(),
             "SELECT 'shared:pg_roles', (SELECT pg_catalog.count(*)::pg_catalog.text || ' ' || \
              COALESCE(pg_catalog.bit_xor(pg_catalog.hashtextextended(r::pg_catalog.text, 0)), 0)::pg_catalog.text \
              FROM pg_catalog.pg_roles r)"
                 .to_owned(),
         ),
         (
-            "shared:pg_subscription",
+            "shared:pg_subscription".to_owned(),
             "SELECT 'shared:pg_subscription', (SELECT pg_catalog.count(*)::pg_catalog.text || ' ' || \
              COALESCE(pg_catalog.bit_xor(pg_catalog.hashtextextended(\
              s.oid::pg_catalog.text || ' ' || s.subdbid::pg_catalog.text || ' ' || s.subname::pg_catalog.text, 0)), 0)::pg_catalog.text \
@@ -205,7 +205,7 @@ fn parts() -> Vec<(&'static str, String)> {
                 .to_owned(),
         ),
         (
-            "extension control files",
+            "extension control files".to_owned(),
             "SELECT 'extension control files', (SELECT pg_catalog.string_agg(a.name::pg_catalog.text || '=' || \
              COALESCE(a.comment, ''), E'\\n' ORDER BY a.name) \
              FROM pg_catalog.pg_available_extensions() a \
@@ -214,7 +214,7 @@ fn parts() -> Vec<(&'static str, String)> {
         ),
         // Read by text, so that the query also runs where the table does not exist.
         (
-            "storage.buckets",
+            "storage.buckets".to_owned(),
             "SELECT 'storage.buckets', CASE WHEN pg_catalog.to_regclass('storage.buckets') IS NULL THEN '' \
              ELSE pg_catalog.md5(pg_catalog.query_to_xml('SELECT pg_catalog.to_jsonb(b)::pg_catalog.text AS b \
              FROM storage.buckets b ORDER BY b.id', false, false, '')::pg_catalog.text) END"
@@ -223,13 +223,13 @@ fn parts() -> Vec<(&'static str, String)> {
     ];
     for table in CATALOGS {
         parts.push((
-            table,
+            (*table).to_owned(),
             format!("SELECT '{table}', (SELECT {})", row_versions(table)),
         ));
     }
     for table in SHARED_CATALOGS {
         parts.push((
-            table,
+            format!("shared:{table}"),
             format!("SELECT 'shared:{table}', (SELECT {})", row_versions(table)),
         ));
     }
@@ -336,5 +336,36 @@ fn row_error(e: &tokio_postgres::Error) -> IntrospectError {
         query: "fingerprint",
         object: "catalog fingerprint".into(),
         message: e.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each part is named as the row it reads is labelled, names are unique, and the two
+    /// lanes together read every part exactly once.
+    #[test]
+    fn the_two_lanes_read_every_part_once() {
+        let parts = parts();
+        for (name, select) in &parts {
+            assert!(select.starts_with(&format!("SELECT '{name}'")), "{name}");
+        }
+        let mut names: Vec<&str> = parts.iter().map(|(n, _)| n.as_str()).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), parts.len());
+        for name in SECOND_LANE {
+            assert!(
+                CATALOGS.contains(name),
+                "{name} is not a catalog of the list"
+            );
+        }
+        let branches = |q: &str| q.matches("\nUNION ALL\n").count() + 1;
+        let first = sql(|p| !SECOND_LANE.contains(&p));
+        let second = sql(|p| SECOND_LANE.contains(&p));
+        assert_eq!(branches(&second), SECOND_LANE.len());
+        assert_eq!(branches(&first) + branches(&second), parts.len());
+        assert_eq!(branches(&sql(|_| true)), parts.len());
     }
 }
