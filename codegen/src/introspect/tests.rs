@@ -104,12 +104,35 @@ async fn sessions_fall_back_to_one_when_the_second_is_refused() {
         .unwrap();
     let mut config = db.config();
     config.user(&role);
+    let cache = std::env::temp_dir().join(format!(
+        "jp_one_session_cache_{}_{}",
+        std::process::id(),
+        fastrand::u64(..)
+    ));
     let result = async {
         let sessions = Sessions::connect(&config, std::time::Duration::from_secs(10)).await?;
         let count = sessions.count();
         let found = sessions.introspect(&Filter::default()).await;
+        // Through the cache as well: the fingerprint is read on the one session (up to three
+        // tries for the hit, as in the next test).
+        let cached = async {
+            let mut tries = 0;
+            loop {
+                tries += 1;
+                let stored = sessions
+                    .introspect_cached(&Filter::default(), &cache)
+                    .await?;
+                let taken = sessions
+                    .introspect_cached(&Filter::default(), &cache)
+                    .await?;
+                if taken.from_cache || tries == 3 {
+                    break Ok::<_, IntrospectError>((stored, taken));
+                }
+            }
+        }
+        .await;
         sessions.close().await;
-        Ok::<_, Box<dyn std::error::Error>>((count, found?))
+        Ok::<_, Box<dyn std::error::Error>>((count, found?, cached?))
     }
     .await;
     let both = introspect(&admin, &Filter::default()).await.unwrap();
@@ -120,13 +143,77 @@ async fn sessions_fall_back_to_one_when_the_second_is_refused() {
             crate::model::quote_ident(db.name())
         ))
         .await;
-    let (count, one) = result.unwrap();
+    let _ = std::fs::remove_dir_all(&cache);
+    let (count, one, (stored, taken)) = result.unwrap();
     assert_eq!(count, 1, "the role may open one connection");
     assert_eq!(one.schema, both.schema);
+    assert!(taken.from_cache);
+    assert_eq!(stored.schema, both.schema);
+    assert_eq!(taken.schema, both.schema);
+    assert_eq!(
+        taken.queries, 1,
+        "one fingerprint query, on the one session"
+    );
     let unlimited = Sessions::connect(&db.config(), std::time::Duration::from_secs(10))
         .await
         .unwrap();
     assert_eq!(unlimited.count(), 2);
     unlimited.close().await;
     assert!(one.schema.tables.keys().any(|t| t.name.as_str() == "t"));
+}
+
+/// Through the cache, on two sessions: a run that finds no entry reads the catalogs and stores
+/// what it read; the next takes it (one fingerprint query per session, no catalog query); a
+/// change of the catalogs is a miss again. What comes from the cache equals a plain read.
+/// (Up to three tries for the hit: roles created by concurrent tests change the fingerprint's
+/// shared part in between.)
+#[tokio::test]
+async fn introspection_is_cached_by_the_catalogs_fingerprint() {
+    let server = pgkit::Server::shared().await.unwrap();
+    let db = server.create_database("introspect_cached").await.unwrap();
+    let admin = db.connect().await.unwrap();
+    admin
+        .batch_execute("CREATE TABLE public.t (id int PRIMARY KEY)")
+        .await
+        .unwrap();
+    let cache = std::env::temp_dir().join(format!(
+        "jp_introspect_cache_{}_{}",
+        std::process::id(),
+        fastrand::u64(..)
+    ));
+    let sessions = Sessions::connect(&db.config(), std::time::Duration::from_secs(10))
+        .await
+        .unwrap();
+    assert_eq!(sessions.count(), 2);
+    let filter = Filter::default();
+    let plain = sessions.introspect(&filter).await.unwrap();
+    let mut runs = Vec::new();
+    for _ in 0..3 {
+        let stored = sessions.introspect_cached(&filter, &cache).await.unwrap();
+        let taken = sessions.introspect_cached(&filter, &cache).await.unwrap();
+        let hit = taken.from_cache;
+        runs.push((stored, taken));
+        if hit {
+            break;
+        }
+    }
+    admin
+        .batch_execute("ALTER TABLE public.t ADD COLUMN name text")
+        .await
+        .unwrap();
+    let changed = sessions.introspect_cached(&filter, &cache).await.unwrap();
+    sessions.close().await;
+    let _ = std::fs::remove_dir_all(&cache);
+
+    let (stored, taken) = &runs[0];
+    assert!(!stored.from_cache);
+    assert_eq!(stored.schema, plain.schema);
+    assert_eq!(stored.queries, plain.queries + 2);
+    let (_, taken_last) = runs.last().unwrap();
+    assert!(taken_last.from_cache, "no hit in {} tries", runs.len());
+    assert_eq!(taken_last.queries, 2, "one fingerprint query per session");
+    assert_eq!(taken.schema, plain.schema);
+    assert_eq!(taken_last.schema, plain.schema);
+    assert!(!changed.from_cache);
+    assert_ne!(changed.schema, plain.schema);
 }
