@@ -132,12 +132,18 @@ impl Fingerprint {
     }
 }
 
-/// The identity of one catalog's visible row versions: `count hash`.
-fn row_versions(table: &str) -> String {
+/// The identity of the visible row versions of one catalog (those `filter` keeps, when it is
+/// not empty): `count hash`.
+fn row_versions(table: &str, filter: &str) -> String {
+    let filter = if filter.is_empty() {
+        String::new()
+    } else {
+        format!(" WHERE {filter}")
+    };
     format!(
         "pg_catalog.count(*)::pg_catalog.text || ' ' || COALESCE(pg_catalog.bit_xor(\
          pg_catalog.hashtidextended(x.ctid, x.xmin::pg_catalog.text::pg_catalog.int8)), 0)::pg_catalog.text \
-         FROM pg_catalog.{table} x"
+         FROM pg_catalog.{table} x{filter}"
     )
 }
 
@@ -182,12 +188,14 @@ fn parts() -> Vec<(String, String)> {
         ),
         (
             "shared:pg_db_role_setting".to_owned(),
-            "SELECT 'shared:pg_db_role_setting', (SELECT pg_catalog.count(*)::pg_catalog.text || ' ' || \
-             COALESCE(pg_catalog.bit_xor(pg_catalog.hashtidextended(x.ctid, \
-             x.xmin::pg_catalog.text::pg_catalog.int8)), 0)::pg_catalog.text \
-             FROM pg_catalog.pg_db_role_setting x WHERE x.setdatabase IN (0, \
-             (SELECT d.oid FROM pg_catalog.pg_database d WHERE d.datname = pg_catalog.current_database())))"
-                .to_owned(),
+            format!(
+                "SELECT 'shared:pg_db_role_setting', (SELECT {})",
+                row_versions(
+                    "pg_db_role_setting",
+                    "x.setdatabase IN (0, (SELECT d.oid FROM pg_catalog.pg_database d \
+                     WHERE d.datname = pg_catalog.current_database()))"
+                )
+            ),
         ),
         (
             "shared:pg_roles".to_owned(),
@@ -224,13 +232,16 @@ fn parts() -> Vec<(String, String)> {
     for table in CATALOGS {
         parts.push((
             (*table).to_owned(),
-            format!("SELECT '{table}', (SELECT {})", row_versions(table)),
+            format!("SELECT '{table}', (SELECT {})", row_versions(table, "")),
         ));
     }
     for table in SHARED_CATALOGS {
         parts.push((
             format!("shared:{table}"),
-            format!("SELECT 'shared:{table}', (SELECT {})", row_versions(table)),
+            format!(
+                "SELECT 'shared:{table}', (SELECT {})",
+                row_versions(table, "")
+            ),
         ));
     }
     parts
