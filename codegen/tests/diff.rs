@@ -57,7 +57,31 @@ async fn case(name: &str, change: &str, edit: impl FnOnce(&mut Schema)) -> (Plan
     prove(&server, &to, &down, &from, &filter, true)
         .await
         .unwrap_or_else(|e| panic!("{name}: down not proven: {e}"));
+    // Proven again reading back only what the plans can reach (what proofs on big schemas do).
+    prove_reached(&server, &from, &up, &to)
+        .await
+        .unwrap_or_else(|e| panic!("{name}: up not proven on its reach: {e}"));
+    prove_reached(&server, &to, &down, &from)
+        .await
+        .unwrap_or_else(|e| panic!("{name}: down not proven on its reach: {e}"));
     (up, down)
+}
+
+/// [`prove`], reading back only what the plan can reach ([`ProofDb::limit_to_reach`]) where the
+/// change allows it, whatever the size of the schema; returns the relations the last read took.
+async fn prove_reached(
+    server: &Arc<pgkit::Server>,
+    from: &Schema,
+    plan: &Plan,
+    to: &Schema,
+) -> Result<Option<usize>, ProofError> {
+    let mut db =
+        ProofDb::start_with_spares(server, from, to, &Filter::default(), true, false).await?;
+    let limited = db.limit_to_reach(to).await?;
+    db.apply(plan, to).await?;
+    let reached = db.timings().reached;
+    assert_eq!(limited, reached.is_some());
+    Ok(reached)
 }
 
 #[tokio::test]
@@ -249,6 +273,10 @@ async fn proof_catches_a_wrong_plan() {
     let err = prove(&server, &from, &plan, &to, &Filter::default(), true)
         .await
         .unwrap_err();
+    assert!(matches!(err, ProofError::Differs(_)), "{err}");
+    assert!(err.to_string().contains("avatar_url"), "{err}");
+    // Reading back only what the plan can reach: the table the plan misses is in it.
+    let err = prove_reached(&server, &from, &plan, &to).await.unwrap_err();
     assert!(matches!(err, ProofError::Differs(_)), "{err}");
     assert!(err.to_string().contains("avatar_url"), "{err}");
     // A plan with a statement PostgreSQL rejects: the error names it.
@@ -717,4 +745,59 @@ fn state_without(schema: &Schema, name: &str) -> Schema {
         t.indexes.retain(|i| i.name.as_str() != name);
     }
     s
+}
+
+#[tokio::test]
+async fn a_proof_reads_back_only_what_the_plan_can_reach() {
+    let server = server().await;
+    let from = state(&server, "").await;
+    // Nothing depends on `matches`: it is read back alone.
+    let to = state(&server, "ALTER TABLE public.matches ADD COLUMN note text;").await;
+    let plan = diff(&from, &to, &DiffOptions::default());
+    let reached = prove_reached(&server, &from, &plan, &to).await.unwrap();
+    assert_eq!(reached, Some(1));
+    // `jobs` is referenced by agent_actions, applications and matches, and through those by
+    // documents and agent_outputs: read back with them; users and profiles are not.
+    let to = state(&server, "ALTER TABLE public.jobs ADD COLUMN note text;").await;
+    let plan = diff(&from, &to, &DiffOptions::default());
+    let reached = prove_reached(&server, &from, &plan, &to).await.unwrap();
+    assert_eq!(reached, Some(6));
+    // A change to a type is not a change to relations only: everything is read back.
+    let to = state(
+        &server,
+        "ALTER TYPE public.application_status ADD VALUE 'ghosted';",
+    )
+    .await;
+    let plan = diff(&from, &to, &DiffOptions::default());
+    assert_eq!(
+        prove_reached(&server, &from, &plan, &to).await.unwrap(),
+        None
+    );
+}
+
+#[tokio::test]
+async fn a_proof_on_the_reach_catches_a_plan_that_changes_a_relation_outside_it() {
+    let server = server().await;
+    let from = state(&server, "").await;
+    let to = state(&server, "ALTER TABLE public.matches ADD COLUMN note text;").await;
+    let good = diff(&from, &to, &DiffOptions::default());
+    assert_eq!(
+        prove_reached(&server, &from, &good, &to).await.unwrap(),
+        Some(1)
+    );
+    // Each wrong step changes `profiles`, which nothing in the change reaches: a comment added
+    // (a catalog row written), a policy dropped (a row removed), a grant (a row updated).
+    for wrong in [
+        "COMMENT ON TABLE public.profiles IS 'not in the target';",
+        "DROP POLICY profiles_owner_all ON public.profiles;",
+        "GRANT SELECT ON public.profiles TO anon;",
+    ] {
+        let mut plan = good.clone();
+        let mut step = plan.steps.last().unwrap().clone();
+        step.sql = wrong.to_owned();
+        plan.steps.push(step);
+        let err = prove_reached(&server, &from, &plan, &to).await.unwrap_err();
+        assert!(matches!(err, ProofError::Differs(_)), "{wrong}: {err}");
+        assert!(err.to_string().contains("profiles"), "{wrong}: {err}");
+    }
 }

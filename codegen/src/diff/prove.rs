@@ -20,7 +20,7 @@
 
 use super::plan::{Chunk, Segment};
 use super::{DiffOptions, Loss, Plan, diff};
-use crate::introspect::{Filter, IntrospectError, introspect_parallel};
+use crate::introspect::{Filter, IntrospectError, introspect_parallel, introspect_reach};
 use crate::model::{Ident, Index, PgType, QualifiedName, Schema, Table};
 use crate::render::{quote_literal, render_schema, table_order};
 use crate::sqlscript::Statement;
@@ -134,6 +134,9 @@ pub struct ProofTimings {
     /// Rendering the start state and the seed statements, and hashing them (the template's
     /// name).
     pub prepare: Duration,
+    /// When the proof reads back only what the plans can reach ([`ProofDb::limit_to_reach`]):
+    /// the tables and views read by its last introspection.
+    pub reached: Option<usize>,
 }
 
 /// A scratch database in a known state, on which plans are proven one after the other (the up
@@ -155,7 +158,32 @@ pub struct ProofDb {
     /// The template the database was cloned from.
     template: String,
     timings: ProofTimings,
+    /// When only what the plans can reach is read back: see [`Reach`].
+    reach: Option<Reach>,
 }
+
+/// What a proof reads back when it reads only what its plans can reach
+/// ([`ProofDb::limit_to_reach`]).
+struct Reach {
+    /// The tables and views (by name, on either side) that differ between the start state and
+    /// the target, and those that a change to them could reach in the start state
+    /// (`introspect/queries/reach.sql`): read back after each plan, with whatever the server
+    /// finds depending on them then. Every other relation is the start state's.
+    seeds: BTreeSet<QualifiedName>,
+    /// The start state, whose relations outside the reach are the database's.
+    start: Schema,
+    /// The fingerprint of each relation's catalog rows in the start state
+    /// ([`crate::introspect::relation_fingerprints`]): a relation whose fingerprint is not the
+    /// same after a plan was changed by it (named by a statement, say) and is read back too.
+    fingerprints: BTreeMap<QualifiedName, (i64, i64)>,
+    /// The seeds and the relations (and attachments) the last introspection read.
+    scope: BTreeSet<QualifiedName>,
+}
+
+/// The size of schema (tables and views) from which a proof reads back only what the plan can
+/// reach ([`ProofDb::limit_to_reach`]): below it, reading everything takes a few milliseconds
+/// more and also checks the rest of the start state.
+pub const REACH_MIN_RELATIONS: usize = 100;
 
 /// How long [`ProofDb::discard`] waits at most for its `DROP DATABASE` to be on its way.
 const DISCARD_WAIT: Duration = Duration::from_secs(2);
@@ -275,7 +303,52 @@ impl ProofDb {
         bootstrap: bool,
     ) -> Result<ProofDb, ProofError> {
         let spares = from.tables.len() >= SPARE_MIN_TABLES;
-        Self::start_with_spares(server, from, to, filter, bootstrap, spares).await
+        let mut db = Self::start_with_spares(server, from, to, filter, bootstrap, spares).await?;
+        if from.tables.len() + from.views.len() >= REACH_MIN_RELATIONS {
+            db.limit_to_reach(to).await?;
+        }
+        Ok(db)
+    }
+
+    /// From now on, reads back only what the plans from the start state to `to` can reach,
+    /// when they change nothing but tables and views (their columns, constraints, indexes,
+    /// triggers, policies, grants, comments) and the policies and triggers the application
+    /// attaches to the platform's tables; false (everything is read back, as before) when
+    /// anything else differs. Call it before the first plan.
+    ///
+    /// What is read back: every object that is not a relation, as always, and of the relations
+    /// those that differ between the start state and `to`, those whose catalog rows the plans
+    /// wrote or removed (a fingerprint of each relation's rows taken before the first plan and
+    /// again before each read: [`crate::introspect::relation_fingerprints`]), and every relation
+    /// with an object that the server's dependency records show to depend directly on one of
+    /// those (a foreign key, a view, a policy, a trigger, a default, an index, a partition),
+    /// before the plans and after each ([`crate::introspect::introspect_reach`]). Every other
+    /// relation is the same in the start state and in `to`, none of its catalog rows changed,
+    /// and nothing it names changed either (a renamed column writes its table's rows), so the
+    /// database holds it as the start state describes it; the states read back take it from
+    /// there. Seeded rows are counted in the relations read back. On a 1,000-table schema with
+    /// a change to 100 tables this reads about a tenth of the relations and counts a tenth of
+    /// the tables.
+    pub async fn limit_to_reach(&mut self, to: &Schema) -> Result<bool, ProofError> {
+        let Some(seeds) = differing_relations(&self.state, to) else {
+            return Ok(false);
+        };
+        let started = Instant::now();
+        let (before, fingerprints) = futures_util::future::try_join(
+            crate::introspect::reachable_relations(&self.client, &seeds),
+            crate::introspect::relation_fingerprints(&self.second),
+        )
+        .await?;
+        self.timings.introspect += started.elapsed();
+        let mut seeds: BTreeSet<QualifiedName> = seeds.into_iter().collect();
+        seeds.extend(before);
+        self.reach = Some(Reach {
+            scope: seeds.clone(),
+            seeds,
+            start: self.state.clone(),
+            fingerprints,
+        });
+        Ok(true)
     }
 
     /// [`ProofDb::start`], with spare copies of the template (claimed, and the next one
@@ -357,6 +430,7 @@ impl ProofDb {
                         introspected: false,
                         template,
                         timings,
+                        reach: None,
                     });
                 }
             } else if comment.is_some() {
@@ -500,13 +574,41 @@ impl ProofDb {
         to: &Schema,
     ) -> Result<(Schema, Verdict), ProofError> {
         let schema = self.introspect().await?;
-        let target = to.clone();
-        let judging = tokio::task::spawn_blocking(move || {
-            let verdict = judge(&schema, &target);
-            (schema, verdict)
-        });
+        // With a reach, the relations outside it are the start state's on both sides: the
+        // verdict is on the rest.
+        let scope = self.reach.as_ref().map(|reach| reach.scope.clone());
+        let judging = match &scope {
+            None => {
+                let target = to.clone();
+                tokio::task::spawn_blocking(move || {
+                    let verdict = judge(&schema, &target);
+                    (schema, verdict)
+                })
+            }
+            Some(scope) => {
+                let (result, target) = (within(&schema, scope), within(to, scope));
+                tokio::task::spawn_blocking(move || {
+                    let verdict = judge(&result, &target);
+                    (schema, verdict)
+                })
+            }
+        };
         let started = Instant::now();
-        let lost = count_lost([&self.client, &self.second], &self.seeded, plans, to).await;
+        let seeded: BTreeMap<QualifiedName, i64> = match &scope {
+            None => self.seeded.clone(),
+            Some(scope) => self
+                .seeded
+                .iter()
+                .filter(|(name, _)| {
+                    scope.contains(*name)
+                        || renamed_tables(to)
+                            .get(*name)
+                            .is_some_and(|new| scope.contains(*new))
+                })
+                .map(|(name, n)| (name.clone(), *n))
+                .collect(),
+        };
+        let lost = count_lost([&self.client, &self.second], &seeded, plans, to).await;
         self.timings.count += started.elapsed();
         let (schema, mut verdict) = match judging.await {
             Ok(judged) => judged,
@@ -623,12 +725,42 @@ impl ProofDb {
         }
     }
 
-    /// Reads the scratch database back.
+    /// Reads the scratch database back: all of it, or what the plans can reach, completed with
+    /// the start state's other relations ([`ProofDb::limit_to_reach`]).
     async fn introspect(&mut self) -> Result<Schema, IntrospectError> {
         let started = Instant::now();
-        let schema = introspect_parallel(&self.client, &self.second, &self.filter)
-            .await?
-            .schema;
+        let schema = match &mut self.reach {
+            None => {
+                introspect_parallel(&self.client, &self.second, &self.filter)
+                    .await?
+                    .schema
+            }
+            Some(reach) => {
+                // The seeds, and every relation the plans changed.
+                let now = crate::introspect::relation_fingerprints(&self.client).await?;
+                let mut seeds = reach.seeds.clone();
+                seeds.extend(
+                    now.iter()
+                        .filter(|(name, f)| reach.fingerprints.get(*name) != Some(*f))
+                        .map(|(name, _)| name.clone()),
+                );
+                seeds.extend(
+                    reach
+                        .fingerprints
+                        .keys()
+                        .filter(|name| !now.contains_key(*name))
+                        .cloned(),
+                );
+                let names: Vec<QualifiedName> = seeds.iter().cloned().collect();
+                let read = introspect_reach(&self.client, &self.second, &self.filter, &names)
+                    .await?
+                    .schema;
+                self.timings.reached = Some(read.tables.len() + read.views.len());
+                let complete = complete(read, &reach.start, &mut seeds);
+                reach.scope = seeds;
+                complete
+            }
+        };
         self.timings.introspect += started.elapsed();
         self.timings.introspections += 1;
         Ok(schema)
@@ -1240,6 +1372,105 @@ async fn count_batch(
         }
     }
     Ok(lost)
+}
+
+/// The tables and views (on either side) that differ between `from` and `to`, as databases,
+/// when nothing else does (schemas, extensions, types, sequences, functions, default privileges
+/// and buckets are the same); `None` when anything else differs. A relation to which the
+/// application attaches policies or triggers that differ is one of them.
+fn differing_relations(from: &Schema, to: &Schema) -> Option<Vec<QualifiedName>> {
+    let (a, b) = (from.database_view(), to.database_view());
+    let same_rest = a.schemas == b.schemas
+        && a.extensions == b.extensions
+        && a.collations == b.collations
+        && a.enums == b.enums
+        && a.domains == b.domains
+        && a.composites == b.composites
+        && a.sequences == b.sequences
+        && a.functions == b.functions
+        && a.default_privileges == b.default_privileges
+        && a.buckets == b.buckets;
+    if !same_rest {
+        return None;
+    }
+    fn differing<T: PartialEq>(
+        names: &mut BTreeSet<QualifiedName>,
+        m: &BTreeMap<QualifiedName, T>,
+        n: &BTreeMap<QualifiedName, T>,
+    ) {
+        for (name, value) in m {
+            if n.get(name) != Some(value) {
+                names.insert(name.clone());
+            }
+        }
+        for name in n.keys() {
+            if !m.contains_key(name) {
+                names.insert(name.clone());
+            }
+        }
+    }
+    let mut names = BTreeSet::new();
+    differing(&mut names, &a.tables, &b.tables);
+    differing(&mut names, &a.views, &b.views);
+    differing(&mut names, &a.attached, &b.attached);
+    Some(names.into_iter().collect())
+}
+
+/// `read` (what the plans can reach, read back) completed with `start`'s relations and
+/// attachments outside it, which the database holds as `start` describes them; `seeds` (which
+/// `read` was read from) is extended with the relations read: the scope of the verdict.
+fn complete(mut read: Schema, start: &Schema, seeds: &mut BTreeSet<QualifiedName>) -> Schema {
+    seeds.extend(
+        read.tables
+            .keys()
+            .chain(read.views.keys())
+            .chain(read.attached.keys())
+            .cloned(),
+    );
+    for (name, table) in &start.tables {
+        if !seeds.contains(name) {
+            read.tables.insert(name.clone(), table.clone());
+        }
+    }
+    for (name, view) in &start.views {
+        if !seeds.contains(name) {
+            read.views.insert(name.clone(), view.clone());
+        }
+    }
+    for (name, attached) in &start.attached {
+        if !seeds.contains(name) {
+            read.attached.insert(name.clone(), attached.clone());
+        }
+    }
+    read
+}
+
+/// `schema` with only the relations (and attachments) named in `scope`; everything else kept.
+fn within(schema: &Schema, scope: &BTreeSet<QualifiedName>) -> Schema {
+    fn pick<T: Clone>(
+        map: &BTreeMap<QualifiedName, T>,
+        scope: &BTreeSet<QualifiedName>,
+    ) -> BTreeMap<QualifiedName, T> {
+        scope
+            .iter()
+            .filter_map(|name| Some((name.clone(), map.get(name)?.clone())))
+            .collect()
+    }
+    Schema {
+        schemas: schema.schemas.clone(),
+        extensions: schema.extensions.clone(),
+        collations: schema.collations.clone(),
+        enums: schema.enums.clone(),
+        domains: schema.domains.clone(),
+        composites: schema.composites.clone(),
+        sequences: schema.sequences.clone(),
+        tables: pick(&schema.tables, scope),
+        views: pick(&schema.views, scope),
+        functions: schema.functions.clone(),
+        attached: pick(&schema.attached, scope),
+        default_privileges: schema.default_privileges.clone(),
+        buckets: schema.buckets.clone(),
+    }
 }
 
 /// The tables of `to` renamed from another name: old name → new name.

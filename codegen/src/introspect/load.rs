@@ -10,7 +10,7 @@ use super::rows::RowReader;
 use super::{
     Filter, IntrospectError, Lane, Q_ACL, Q_BUCKETS, Q_COLLATIONS, Q_COLUMNS, Q_CONSTRAINTS,
     Q_DATABASE, Q_DEFAULT_ACL, Q_EXTENSIONS, Q_FUNCTIONS, Q_INDEX_KEYS, Q_INDEXES, Q_NAMESPACES,
-    Q_OTHER, Q_POLICIES, Q_RELATIONS, Q_TRIGGERS, Q_TYPES, Runner,
+    Q_OTHER, Q_POLICIES, Q_REACH, Q_RELATIONS, Q_TRIGGERS, Q_TYPES, Runner,
 };
 use crate::model::{
     Attachments, Bucket, CompositeType, Domain, EnumType, Extension, Function, Ident, Index,
@@ -92,13 +92,19 @@ pub(super) struct Builder {
 /// Maps the rows of one catalog query into the builder.
 type Reader = fn(&mut Builder, &[Row]) -> Result<(), IntrospectError>;
 
-/// Reads everything; the caller holds the snapshot transaction.
+/// Reads everything, or, with `reach`, every object that is not a relation and only the
+/// relations a change to the relations `reach` names can reach ([`reached`]); the caller holds
+/// the snapshot transaction.
 pub(super) async fn load(
     runner: &Runner<'_>,
     filter: &Filter,
+    reach: Option<&[String]>,
 ) -> Result<(Schema, Vec<Unsupported>, String), IntrospectError> {
-    let (database, namespaces) =
-        tokio::try_join!(runner.run(&Q_DATABASE, &[]), runner.run(&Q_NAMESPACES, &[]))?;
+    let (database, namespaces, reached) = tokio::try_join!(
+        runner.run(&Q_DATABASE, &[]),
+        runner.run(&Q_NAMESPACES, &[]),
+        reached(runner, reach)
+    )?;
     let (has_buckets, server_version) = check_server(&database)?;
     let mut b = Builder::new(filter);
     b.read_namespaces(&namespaces)?;
@@ -106,8 +112,11 @@ pub(super) async fn load(
     let platform = b.namespace_oids(NamespaceRole::Platform);
     let g: (&(dyn ToSql + Sync), Type) = (&governed, Type::OID_ARRAY);
     let p: (&(dyn ToSql + Sync), Type) = (&platform, Type::OID_ARRAY);
+    // NULL: every relation.
+    let r: (&(dyn ToSql + Sync), Type) = (&reached, Type::OID_ARRAY);
     let by_governed = [g.clone()];
-    let by_both = [g, p];
+    let relations_of_governed = [g.clone(), r.clone()];
+    let relations_of_both = [g, p, r];
     // Every other query is sent at once (pipelined on its session) and the results are taken in
     // the order they are mapped in, each as soon as it has arrived, while the server still works
     // on the later ones. Order matters: parents before children (relations before columns,
@@ -137,43 +146,43 @@ pub(super) async fn load(
         (
             Lane::Second,
             &Q_RELATIONS,
-            &by_governed[..],
+            &relations_of_governed[..],
             Builder::read_relations as Reader,
         ),
         (
             Lane::First,
             &Q_COLUMNS,
-            &by_governed[..],
+            &relations_of_governed[..],
             Builder::read_columns as Reader,
         ),
         (
             Lane::First,
             &Q_CONSTRAINTS,
-            &by_governed[..],
+            &relations_of_governed[..],
             Builder::read_constraints as Reader,
         ),
         (
             Lane::Second,
             &Q_INDEXES,
-            &by_governed[..],
+            &relations_of_governed[..],
             Builder::read_indexes as Reader,
         ),
         (
             Lane::Second,
             &Q_INDEX_KEYS,
-            &by_governed[..],
+            &relations_of_governed[..],
             Builder::read_index_keys as Reader,
         ),
         (
             Lane::Second,
             &Q_TRIGGERS,
-            &by_both[..],
+            &relations_of_both[..],
             Builder::read_triggers as Reader,
         ),
         (
             Lane::Second,
             &Q_POLICIES,
-            &by_both[..],
+            &relations_of_both[..],
             Builder::read_policies as Reader,
         ),
         (
@@ -185,7 +194,7 @@ pub(super) async fn load(
         (
             Lane::First,
             &Q_ACL,
-            &by_governed[..],
+            &relations_of_governed[..],
             Builder::read_acl as Reader,
         ),
         (
@@ -255,6 +264,26 @@ pub(super) async fn load(
     let b = mapped?;
     let (schema, unsupported) = b.finish();
     Ok((schema, unsupported, server_version))
+}
+
+/// The oids of the tables, views and foreign tables a change to the relations `reach` names
+/// (qualified, quoted where needed) can reach, from the server's own dependency records
+/// (`queries/reach.sql`); `None` without `reach` (every relation is read).
+async fn reached(
+    runner: &Runner<'_>,
+    reach: Option<&[String]>,
+) -> Result<Option<Vec<u32>>, IntrospectError> {
+    let Some(names) = reach else {
+        return Ok(None);
+    };
+    let names = names.to_vec();
+    let rows = runner.run(&Q_REACH, &[(&names, Type::TEXT_ARRAY)]).await?;
+    let mut oids = Vec::new();
+    for row in &rows {
+        let r = RowReader::new(&Q_REACH, row);
+        oids.push(r.get::<u32>("oid")?);
+    }
+    Ok(Some(oids))
 }
 
 /// Checks the server version; returns whether `storage.buckets` exists and `server_version`.

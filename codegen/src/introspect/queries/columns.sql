@@ -61,6 +61,8 @@ LEFT JOIN pg_catalog.pg_description d
       AND d.objoid = a.attrelid AND d.objsubid = a.attnum
 WHERE c.relnamespace = ANY ($1::pg_catalog.oid[])
   AND c.relkind IN ('r', 'p', 'v', 'm', 'c')
+  -- Only the columns of these relations ($2, composite types all the same); NULL: all of them.
+  AND ($2::pg_catalog.oid[] IS NULL OR c.relkind = 'c' OR c.oid = ANY ($2::pg_catalog.oid[]))
   AND a.attnum > 0
   AND NOT a.attisdropped
 ORDER BY a.attrelid, a.attnum

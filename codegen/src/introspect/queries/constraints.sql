@@ -19,7 +19,11 @@ SELECT con.oid,
        con.confkey AS referenced_column_numbers,
        -- A referenced table outside the governed schemas (auth.users) is not among the columns
        -- Rust has read: its column names are looked up here.
-       CASE WHEN con.contype = 'f' AND fc.relnamespace <> ALL ($1::pg_catalog.oid[]) THEN
+       -- So is one left out of the relations read ($2).
+       CASE WHEN con.contype = 'f'
+                 AND (fc.relnamespace <> ALL ($1::pg_catalog.oid[])
+                      OR ($2::pg_catalog.oid[] IS NOT NULL
+                          AND con.confrelid <> ALL ($2::pg_catalog.oid[]))) THEN
            ARRAY(SELECT a.attname::pg_catalog.text
                  FROM pg_catalog.unnest(con.confkey) WITH ORDINALITY AS k(attnum, ord)
                  JOIN pg_catalog.pg_attribute a
@@ -57,5 +61,7 @@ LEFT JOIN pg_catalog.pg_description d
       AND d.objoid = con.oid AND d.objsubid = 0
 WHERE (c.relnamespace = ANY ($1::pg_catalog.oid[]) OR ty.typnamespace = ANY ($1::pg_catalog.oid[]))
   AND con.contype IN ('p', 'u', 'f', 'c', 'x')
+  -- Only the constraints of these relations ($2, and of every domain); NULL: of all of them.
+  AND ($2::pg_catalog.oid[] IS NULL OR con.contypid <> 0 OR con.conrelid = ANY ($2::pg_catalog.oid[]))
   AND con.conislocal
   AND con.conparentid = 0

@@ -46,4 +46,6 @@ LEFT JOIN pg_catalog.pg_opclass oc ON oc.oid = k.opclass
 LEFT JOIN pg_catalog.pg_namespace ocn ON ocn.oid = oc.opcnamespace
 WHERE c.relnamespace = ANY ($1::pg_catalog.oid[])
   AND c.relkind IN ('r', 'p', 'm')
+  -- Only the indexes of these relations ($2); NULL: of all of them.
+  AND ($2::pg_catalog.oid[] IS NULL OR i.indrelid = ANY ($2::pg_catalog.oid[]))
 ORDER BY i.indexrelid, k.ord

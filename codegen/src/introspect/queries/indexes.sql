@@ -24,4 +24,6 @@ LEFT JOIN pg_catalog.pg_description d
        ON d.classoid = 'pg_catalog.pg_class'::pg_catalog.regclass
       AND d.objoid = i.indexrelid AND d.objsubid = 0
 WHERE c.relnamespace = ANY ($1::pg_catalog.oid[])
+  -- Only the indexes of these relations ($2); NULL: of all of them.
+  AND ($2::pg_catalog.oid[] IS NULL OR i.indrelid = ANY ($2::pg_catalog.oid[]))
   AND c.relkind IN ('r', 'p', 'm')

@@ -22,4 +22,6 @@ JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN pg_catalog.pg_description d
        ON d.classoid = 'pg_catalog.pg_policy'::pg_catalog.regclass
       AND d.objoid = pol.oid AND d.objsubid = 0
-WHERE c.relnamespace = ANY ($1::pg_catalog.oid[]) OR c.relnamespace = ANY ($2::pg_catalog.oid[])
+WHERE (c.relnamespace = ANY ($1::pg_catalog.oid[]) OR c.relnamespace = ANY ($2::pg_catalog.oid[]))
+  -- Only the policies of these relations ($3); NULL: of all of them.
+  AND ($3::pg_catalog.oid[] IS NULL OR pol.polrelid = ANY ($3::pg_catalog.oid[]))

@@ -62,6 +62,8 @@ LEFT JOIN pg_catalog.pg_class own_c ON own_c.oid = sd.refobjid
 LEFT JOIN pg_catalog.pg_namespace own_n ON own_n.oid = own_c.relnamespace
 WHERE c.relnamespace = ANY ($1::pg_catalog.oid[])
   AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
+  -- Only these tables, views and foreign tables ($2, sequences all the same); NULL: all of them.
+  AND ($2::pg_catalog.oid[] IS NULL OR c.relkind = 'S' OR c.oid = ANY ($2::pg_catalog.oid[]))
   AND NOT EXISTS (SELECT FROM pg_catalog.pg_depend e
                   WHERE e.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
                     AND e.objid = c.oid AND e.deptype = 'e')

@@ -36,4 +36,6 @@ LEFT JOIN pg_catalog.pg_description d
       AND d.objoid = t.oid AND d.objsubid = 0
 WHERE (c.relnamespace = ANY ($1::pg_catalog.oid[]) OR c.relnamespace = ANY ($2::pg_catalog.oid[]))
   AND NOT t.tgisinternal
+  -- Only the triggers of these relations ($3); NULL: of all of them.
+  AND ($3::pg_catalog.oid[] IS NULL OR t.tgrelid = ANY ($3::pg_catalog.oid[]))
   AND t.tgparentid = 0
