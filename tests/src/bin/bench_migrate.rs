@@ -153,7 +153,7 @@ struct Row {
 /// The parts of a proof, for the text under the table.
 fn parts(t: &ProofTimings) -> String {
     format!(
-        "prepare {}, template {} ({} build, {} {}), statements {}, {} introspection(s) {} \
+        "prepare {}, template {} ({} build, {} {}), statements {}, {} introspection(s) {}{} \
          then rows counted {}, checks {} (compare {}, re-diff {}, derived states {})",
         ms(t.prepare),
         if t.template_hit { "hit" } else { "built" },
@@ -167,6 +167,9 @@ fn parts(t: &ProofTimings) -> String {
         ms(t.apply),
         t.introspections,
         ms(t.introspect),
+        t.reached.map_or_else(String::new, |n| format!(
+            " (the plan's reach: {n} tables and views read back, with the fingerprints of all)"
+        )),
         ms(t.count),
         ms(t.verify),
         ms(t.compare),
@@ -402,8 +405,12 @@ async fn run(args: &Args) -> BenchResult<String> {
          new indexes are built `CONCURRENTLY`, one migration step each), reads the database back \
          once after the last step and derives the states before and between the index builds \
          from it, then runs each step's down migration back and proves them all by one more \
-         introspection. The template's catalogs are analysed when it is built (clones inherit \
-         the statistics), and the seeded rows are counted 100 tables per statement, while the \
+         introspection. Each introspection reads back the plan's reach only \
+         (`ProofDb::limit_to_reach`): the 100 changed tables, the relations that depend on them \
+         directly (here the next table of the chain of foreign keys), and any relation whose \
+         catalog rows the plan wrote, found by comparing a fingerprint of each relation's rows \
+         with the start state's; the other relations are the start state's. The template's catalogs are analysed when it is built (clones inherit \
+         the statistics), and the seeded rows of the reach are counted 100 tables per statement, while the \
          client compares the result with the target and diffs again on a thread of its own (so \
          the parts \"rows counted\", \"compare\" and \"re-diff\" overlap).\n",
         ms(small.warm_total),
