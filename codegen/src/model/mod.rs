@@ -150,30 +150,7 @@ impl Schema {
     pub fn into_database_view(self) -> Schema {
         let mut s = self;
         for table in s.tables.values_mut() {
-            table.rust = TableRustHints::default();
-            table.renamed_from = None;
-            for column in &mut table.columns {
-                column.rust = ColumnRustHints::default();
-                column.renamed_from = None;
-            }
-            for index in &mut table.indexes {
-                index.renamed_from = None;
-            }
-            if let Some(pk) = &mut table.primary_key {
-                pk.renamed_from = None;
-            }
-            for u in &mut table.uniques {
-                u.renamed_from = None;
-            }
-            for fk in &mut table.foreign_keys {
-                fk.renamed_from = None;
-            }
-            for c in &mut table.checks {
-                c.renamed_from = None;
-            }
-            for x in &mut table.exclusions {
-                x.renamed_from = None;
-            }
+            table.strip_hints();
         }
         for d in s.domains.values_mut() {
             for c in &mut d.checks {
@@ -201,6 +178,45 @@ impl Schema {
             + self.views.len()
             + self.functions.len()
             + self.buckets.len()
+    }
+}
+
+impl Table {
+    /// Drops what only the Rust side and the differ's renames use (as
+    /// [`Schema::into_database_view`] does for every table): two tables that are the same in
+    /// the database are then equal.
+    pub fn strip_hints(&mut self) {
+        self.rust = TableRustHints::default();
+        self.renamed_from = None;
+        for column in &mut self.columns {
+            column.rust = ColumnRustHints::default();
+            column.renamed_from = None;
+        }
+        for index in &mut self.indexes {
+            index.renamed_from = None;
+        }
+        if let Some(pk) = &mut self.primary_key {
+            pk.renamed_from = None;
+        }
+        for u in &mut self.uniques {
+            u.renamed_from = None;
+        }
+        for fk in &mut self.foreign_keys {
+            fk.renamed_from = None;
+        }
+        for c in &mut self.checks {
+            c.renamed_from = None;
+        }
+        for x in &mut self.exclusions {
+            x.renamed_from = None;
+        }
+    }
+
+    /// This table as the database holds it ([`Table::strip_hints`] on a copy).
+    pub fn database_view(&self) -> Table {
+        let mut t = self.clone();
+        t.strip_hints();
+        t
     }
 }
 
