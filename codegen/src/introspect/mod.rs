@@ -193,14 +193,7 @@ pub async fn reachable_relations(
          JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace",
         Q_REACH.sql
     );
-    let rows = client
-        .query_typed(&sql, &[(&names, Type::TEXT_ARRAY)])
-        .await
-        .map_err(|source| IntrospectError::Query {
-            query: Q_REACH.name,
-            message: pg_message(&source),
-            source,
-        })?;
+    let rows = query_alone(client, Q_REACH.name, &sql, &[(&names, Type::TEXT_ARRAY)]).await?;
     let mut found = Vec::with_capacity(rows.len());
     for row in &rows {
         let r = rows::RowReader::new(&Q_REACH, row);
@@ -215,14 +208,7 @@ pub async fn reachable_relations(
 pub async fn relation_fingerprints(
     client: &Client,
 ) -> Result<BTreeMap<QualifiedName, (i64, i64)>, IntrospectError> {
-    let rows = client
-        .query_typed(Q_TOUCHED.sql, &[])
-        .await
-        .map_err(|source| IntrospectError::Query {
-            query: Q_TOUCHED.name,
-            message: pg_message(&source),
-            source,
-        })?;
+    let rows = query_alone(client, Q_TOUCHED.name, Q_TOUCHED.sql, &[]).await?;
     let mut found = BTreeMap::new();
     for row in &rows {
         let r = rows::RowReader::new(&Q_TOUCHED, row);
@@ -232,6 +218,23 @@ pub async fn relation_fingerprints(
         );
     }
     Ok(found)
+}
+
+/// Runs `sql` (the catalog query `name`, or a query around it) in a statement of its own.
+async fn query_alone(
+    client: &Client,
+    name: &'static str,
+    sql: &str,
+    params: &[(&(dyn ToSql + Sync), Type)],
+) -> Result<Vec<Row>, IntrospectError> {
+    client
+        .query_typed(sql, params)
+        .await
+        .map_err(|source| IntrospectError::Query {
+            query: name,
+            message: pg_message(&source),
+            source,
+        })
 }
 
 /// Why [`Sessions::connect`] could not connect.
