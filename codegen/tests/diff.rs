@@ -802,3 +802,32 @@ async fn a_proof_on_the_reach_catches_a_plan_that_changes_a_relation_outside_it(
         assert!(err.to_string().contains("profiles"), "{wrong}: {err}");
     }
 }
+
+#[tokio::test]
+async fn the_start_fingerprints_are_read_once_per_template() {
+    let server = server().await;
+    let from = state(&server, "").await;
+    let to = state(&server, "ALTER TABLE public.matches ADD COLUMN note text;").await;
+    let plan = diff(&from, &to, &DiffOptions::default());
+    let dir = std::env::temp_dir().join(format!("jp_fp_cache_{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let run = || async {
+        let mut db =
+            ProofDb::start_with_spares(&server, &from, &to, &Filter::default(), true, false)
+                .await
+                .unwrap();
+        db.cache_in(&dir);
+        assert!(db.limit_to_reach(&to).await.unwrap());
+        db.apply(&plan, &to).await.unwrap();
+        (db.timings().fingerprints_cached, db.timings().reached)
+    };
+    // Read from the clone and kept; then taken from the cache, with the same result.
+    assert_eq!(run().await, (false, Some(1)));
+    assert_eq!(run().await, (true, Some(1)));
+    // An entry that cannot be read is read again from the clone.
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        std::fs::write(entry.unwrap().path(), b"garbage").unwrap();
+    }
+    assert_eq!(run().await, (false, Some(1)));
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -168,7 +168,13 @@ fn parts(t: &ProofTimings) -> String {
         t.introspections,
         ms(t.introspect),
         t.reached.map_or_else(String::new, |n| format!(
-            " (the plan's reach: {n} tables and views read back, with the fingerprints of all)"
+            " (the plan's reach: {n} tables and views read back, with the fingerprints of all; \
+             the start state's fingerprints {})",
+            if t.fingerprints_cached {
+                "from the cache"
+            } else {
+                "read"
+            }
         )),
         ms(t.count),
         ms(t.verify),
