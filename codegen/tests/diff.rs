@@ -395,26 +395,38 @@ async fn the_start_state_is_kept_as_a_template_and_cloned_next_time() {
     let seeded = first.seeded();
     assert!(seeded > 5, "{seeded}");
     drop(first);
-    // A template built just now gets no spare copy (most are never used again).
+    // The proof that built the template also started a spare copy of it for the next one, on
+    // the server.
     let spare = codegen::diff::prove::spare_name(&name);
     assert!(spare.starts_with(codegen::diff::prove::SPARE_PREFIX));
     assert!(spare.len() <= 63, "{spare}");
-    assert!(!database_named(&server, &spare).await);
+    wait_for_database(&server, &spare).await;
 
-    // The same start state again: cloned from the template, nothing built; the template is
-    // still there afterwards (a clone is its own database), and this proof started a spare
-    // copy of the template for the next one, on the server.
+    // The same start state again: nothing built, the spare claimed (renamed, not copied); the
+    // template is still there afterwards (a copy is its own database), and the next spare is
+    // started.
     let mut second = ProofDb::start_with_spares(&server, &from, &to, &filter, true, true)
         .await
         .unwrap();
     assert_eq!(second.template(), name);
     assert!(second.timings().template_hit);
-    assert!(!second.timings().spare_hit);
+    assert!(second.timings().spare_hit);
     assert!(second.timings().build.is_zero());
     assert_eq!(second.seeded(), seeded);
     second.apply(&plan, &to).await.unwrap();
     drop(second);
     assert!(database_exists(&server, &name).await);
+    wait_for_database(&server, &spare).await;
+
+    // Without a spare (dropped here), a proof copies the template itself.
+    drop_database(&server, &spare).await;
+    let mut copied = ProofDb::start_with_spares(&server, &from, &to, &filter, true, true)
+        .await
+        .unwrap();
+    assert!(copied.timings().template_hit);
+    assert!(!copied.timings().spare_hit);
+    copied.apply(&plan, &to).await.unwrap();
+    drop(copied);
     wait_for_database(&server, &spare).await;
 
     // And again: the spare is claimed (renamed, not copied), and the next one started.

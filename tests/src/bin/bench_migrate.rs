@@ -405,9 +405,9 @@ async fn run(args: &Args) -> BenchResult<String> {
          diff, the proof up and down, writing the files) takes {} warm: {}.\n\
          - 1,000 tables, 100 changes: the state from the cache and the diff take {} warm: {}; \
          with the proof, {}: {}. The proof takes a copy of the seeded 1,000-table start state \
-         (a template database built on the first run; the first warm run clones it and starts a \
-         spare copy on the server in the background, each later run claims the spare its \
-         predecessor started, by a rename, and starts the next), applies the 27 steps (the 25 \
+         (a template database built on the first run, which also starts a spare copy of it on \
+         the server in the background; each later run claims the spare its predecessor \
+         started, by a rename, and starts the next), applies the 27 steps (the 25 \
          new indexes are built `CONCURRENTLY`, one migration step each), reads the database back \
          once after the last step and derives the states before and between the index builds \
          from it, then runs each step's down migration back and proves them all by one more \
