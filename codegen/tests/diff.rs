@@ -843,3 +843,28 @@ async fn the_start_fingerprints_are_read_once_per_template() {
     assert_eq!(run().await, (false, Some(1)));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[tokio::test]
+async fn a_policy_on_a_platform_table_is_proven_on_its_reach() {
+    // storage.objects is Supabase's; the application's policies on it are its own (attached).
+    let (up, _) = case(
+        "attached_policy",
+        "CREATE POLICY documents_bucket_owner_delete ON storage.objects FOR DELETE TO authenticated
+             USING (bucket_id = 'documents' AND owner = (SELECT auth.uid()));
+         DROP POLICY documents_bucket_owner_write ON storage.objects;",
+        |_| {},
+    )
+    .await;
+    assert!(up.to_sql().contains("storage.objects"), "{}", up.to_sql());
+    let server = server().await;
+    let from = state(&server, "").await;
+    let to = state(
+        &server,
+        "DROP POLICY documents_bucket_owner_write ON storage.objects;",
+    )
+    .await;
+    let plan = diff(&from, &to, &DiffOptions::default());
+    // Read back: storage.objects and what depends on it (documents' foreign key).
+    let reached = prove_reached(&server, &from, &plan, &to).await.unwrap();
+    assert!(matches!(reached, Some(n) if (1..8).contains(&n)), "{reached:?}");
+}
