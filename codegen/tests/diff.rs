@@ -866,5 +866,8 @@ async fn a_policy_on_a_platform_table_is_proven_on_its_reach() {
     let plan = diff(&from, &to, &DiffOptions::default());
     // Read back: storage.objects and what depends on it (documents' foreign key).
     let reached = prove_reached(&server, &from, &plan, &to).await.unwrap();
-    assert!(matches!(reached, Some(n) if (1..8).contains(&n)), "{reached:?}");
+    assert!(
+        matches!(reached, Some(n) if (1..8).contains(&n)),
+        "{reached:?}"
+    );
 }
