@@ -14,7 +14,8 @@ use crate::{Error, Result};
 /// PostgreSQL's identifier limit (NAMEDATALEN - 1).
 const MAX_NAME_BYTES: usize = 63;
 
-/// Settings of every session of a scratch database ([`TempDb::config`]).
+/// Settings of the sessions of a scratch database opened through [`TempDb::config`] (and so
+/// [`TempDb::connect`]); a session opened from [`TempDb::url`] has the server's defaults.
 const SCRATCH_OPTIONS: &str = "-c synchronous_commit=off";
 
 /// Length of the random part of a name.
@@ -693,6 +694,13 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(row.get::<_, i64>(0), 2);
+        // A scratch database's sessions do not wait for the WAL flush on commit.
+        let setting: String = client
+            .query_one("SHOW synchronous_commit", &[])
+            .await
+            .unwrap()
+            .get(0);
+        assert_eq!(setting, "off");
         assert!(db.url().ends_with(&format!("/{name}")), "{}", db.url());
         // An open connection does not stop the drop (WITH FORCE).
         drop(db);

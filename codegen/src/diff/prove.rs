@@ -278,7 +278,7 @@ struct Reach {
     /// The start state, whose relations outside the reach are the database's.
     start: Schema,
     /// The fingerprint of each relation's catalog rows in the start state
-    /// ([`crate::introspect::relation_fingerprints`]): a relation whose fingerprint is not the
+    /// ([`crate::introspect::fingerprint::relation_fingerprints`]): a relation whose fingerprint is not the
     /// same after a plan was changed by it (named by a statement, say) and is read back too.
     fingerprints: BTreeMap<QualifiedName, (i64, i64)>,
     /// The seeds and the relations (and attachments) the last introspection read.
@@ -427,7 +427,7 @@ impl ProofDb {
     /// What is read back: every object that is not a relation, as always, and of the relations
     /// those that differ between the start state and `to`, those whose catalog rows the plans
     /// wrote or removed (a fingerprint of each relation's rows taken before the first plan and
-    /// again before each read: [`crate::introspect::relation_fingerprints`]), and every relation
+    /// again before each read: [`crate::introspect::fingerprint::relation_fingerprints`]), and every relation
     /// with an object that the server's dependency records show to depend directly on one of
     /// those (a foreign key, a view, a policy, a trigger, a default, an index, a partition),
     /// before the plans and after each ([`crate::introspect::introspect_reach`]). Every other
@@ -707,17 +707,17 @@ impl ProofDb {
         let started = Instant::now();
         let seeded: BTreeMap<QualifiedName, i64> = match &scope {
             None => self.seeded.clone(),
-            Some(scope) => self
-                .seeded
-                .iter()
-                .filter(|(name, _)| {
-                    scope.contains(*name)
-                        || renamed_tables(to)
-                            .get(*name)
-                            .is_some_and(|new| scope.contains(*new))
-                })
-                .map(|(name, n)| (name.clone(), *n))
-                .collect(),
+            Some(scope) => {
+                let renamed = renamed_tables(to);
+                self.seeded
+                    .iter()
+                    .filter(|(name, _)| {
+                        scope.contains(*name)
+                            || renamed.get(*name).is_some_and(|new| scope.contains(*new))
+                    })
+                    .map(|(name, n)| (name.clone(), *n))
+                    .collect()
+            }
         };
         let lost = count_lost([&self.client, &self.second], &seeded, plans, to).await;
         self.timings.count += started.elapsed();
@@ -837,7 +837,7 @@ impl ProofDb {
     }
 
     /// The fingerprint of each relation's catalog rows in the start state
-    /// ([`crate::introspect::relation_fingerprints`]). Every copy of a template holds the same
+    /// ([`crate::introspect::fingerprint::relation_fingerprints`]). Every copy of a template holds the same
     /// row versions (`CREATE DATABASE` copies the pages as they are), so they are read once per
     /// template (its name and build time: a template built again is another key) and kept in
     /// the cache directory ([`crate::cache::dir`]); reading them on a new session of a
@@ -858,7 +858,7 @@ impl ProofDb {
         if let Some(hit) = crate::cache::read_in(&self.cache_dir, &key) {
             return Ok((hit, true));
         }
-        let read = crate::introspect::relation_fingerprints(&self.second).await?;
+        let read = crate::introspect::fingerprint::relation_fingerprints(&self.second).await?;
         crate::cache::write_in(&self.cache_dir, &key, &read);
         Ok((read, false))
     }
@@ -881,7 +881,8 @@ impl ProofDb {
             }
             Some(reach) => {
                 // The seeds, and every relation the plans changed.
-                let now = crate::introspect::relation_fingerprints(&self.client).await?;
+                let now =
+                    crate::introspect::fingerprint::relation_fingerprints(&self.client).await?;
                 let mut seeds = reach.seeds.clone();
                 seeds.extend(
                     now.iter()

@@ -36,8 +36,13 @@
 //!
 //! The count of each catalog's rows is part of it as well; anything that goes wrong while
 //! reading the fingerprint only means that nothing is taken from the cache.
+//!
+//! [`relation_fingerprints`] is the same identity of row versions, per table or view rather
+//! than per catalog: what a proof compares to find the relations a plan changed.
 
-use super::{IntrospectError, pg_message};
+use super::{IntrospectError, Q_TOUCHED, pg_message};
+use crate::model::QualifiedName;
+use std::collections::BTreeMap;
 use tokio_postgres::Client;
 
 /// The catalogs of the current database that count (PostgreSQL 15). Left out: `pg_statistic`,
@@ -348,6 +353,25 @@ fn row_error(e: &tokio_postgres::Error) -> IntrospectError {
         object: "catalog fingerprint".into(),
         message: e.to_string(),
     }
+}
+
+/// For each table, view and foreign table: how many catalog rows describe it and the XOR of
+/// the hashes of those rows' identities, `(ctid, xmin)`, as for the whole catalogs above
+/// (`queries/touched.sql`). Two readings that agree for a relation mean nothing was done to it
+/// in between. One query, in its own statement.
+pub async fn relation_fingerprints(
+    client: &Client,
+) -> Result<BTreeMap<QualifiedName, (i64, i64)>, IntrospectError> {
+    let rows = super::query_alone(client, Q_TOUCHED.name, Q_TOUCHED.sql, &[]).await?;
+    let mut found = BTreeMap::new();
+    for row in &rows {
+        let r = super::rows::RowReader::new(&Q_TOUCHED, row);
+        found.insert(
+            r.qualified("schema", "name")?,
+            (r.get::<i64>("row_count")?, r.get::<i64>("hash")?),
+        );
+    }
+    Ok(found)
 }
 
 #[cfg(test)]

@@ -25,7 +25,6 @@ mod types;
 pub use filter::{Filter, PLATFORM_EXTENSIONS, SUPABASE_SCHEMAS, is_system_schema};
 
 use crate::model::{QualifiedName, Schema, Unsupported};
-use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::{Client, Row};
@@ -202,26 +201,8 @@ pub async fn reachable_relations(
     Ok(found)
 }
 
-/// For each table, view and foreign table: how many catalog rows describe it and a hash of
-/// those rows' identities (`queries/touched.sql`). Two readings that agree for a relation mean
-/// nothing was done to it in between. One query, in its own statement.
-pub async fn relation_fingerprints(
-    client: &Client,
-) -> Result<BTreeMap<QualifiedName, (i64, i64)>, IntrospectError> {
-    let rows = query_alone(client, Q_TOUCHED.name, Q_TOUCHED.sql, &[]).await?;
-    let mut found = BTreeMap::new();
-    for row in &rows {
-        let r = rows::RowReader::new(&Q_TOUCHED, row);
-        found.insert(
-            r.qualified("schema", "name")?,
-            (r.get::<i64>("row_count")?, r.get::<i64>("hash")?),
-        );
-    }
-    Ok(found)
-}
-
 /// Runs `sql` (the catalog query `name`, or a query around it) in a statement of its own.
-async fn query_alone(
+pub(crate) async fn query_alone(
     client: &Client,
     name: &'static str,
     sql: &str,
