@@ -901,7 +901,7 @@ impl ProofDb {
                     .await?
                     .schema;
                 self.timings.reached = Some(read.tables.len() + read.views.len());
-                let complete = crate::introspect::complete_reach(read, &reach.start, &mut seeds);
+                let complete = complete(read, &reach.start, &mut seeds);
                 reach.scope = seeds;
                 complete
             }
@@ -1613,6 +1613,35 @@ fn differing_relations(from: &Schema, to: &Schema) -> Option<Vec<QualifiedName>>
     differing(&mut names, &from.views, &to.views, |a, b| a == b);
     differing(&mut names, &from.attached, &to.attached, |a, b| a == b);
     Some(names.into_iter().collect())
+}
+
+/// `read` (what the plans can reach, read back) completed with `start`'s relations and
+/// attachments outside it, which the database holds as `start` describes them; `seeds` (which
+/// `read` was read from) is extended with the relations read: the scope of the verdict.
+fn complete(mut read: Schema, start: &Schema, seeds: &mut BTreeSet<QualifiedName>) -> Schema {
+    seeds.extend(
+        read.tables
+            .keys()
+            .chain(read.views.keys())
+            .chain(read.attached.keys())
+            .cloned(),
+    );
+    for (name, table) in &start.tables {
+        if !seeds.contains(name) {
+            read.tables.insert(name.clone(), table.clone());
+        }
+    }
+    for (name, view) in &start.views {
+        if !seeds.contains(name) {
+            read.views.insert(name.clone(), view.clone());
+        }
+    }
+    for (name, attached) in &start.attached {
+        if !seeds.contains(name) {
+            read.attached.insert(name.clone(), attached.clone());
+        }
+    }
+    read
 }
 
 /// `schema` with only the relations (and attachments) named in `scope`; everything else kept.

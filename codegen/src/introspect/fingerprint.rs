@@ -4,30 +4,17 @@
 //! Introspection is a function of the catalog rows it reads (directly, or through PostgreSQL's
 //! deparsing functions), of a few rows outside the catalogs (`storage.buckets`, the extensions'
 //! control files), and of the server and session it runs on. The fingerprint covers all of them,
-//! read in the introspection's own snapshot, by two queries on each of its sessions (the
-//! catalogs split between them):
+//! read in the introspection's own snapshot, by one query on each of its sessions (the catalogs
+//! split between them):
 //!
 //! - For each catalog of the current database (the list below: every catalog but the planner's
 //!   statistics, the large objects' data and those PUBLIC cannot read), the number of visible
-//!   rows and an XOR of a 64-bit hash of each row version's identity, `(ctid, xmin)` (and the
-//!   catalog's number, so that rows of two catalogs do not cancel out). Every change of a
-//!   catalog row (DDL, `GRANT`, `COMMENT`, a direct `UPDATE pg_catalog…`) writes a new row
-//!   version with the changing transaction's id at a new place, so it changes the identity of
-//!   the set. The in-place updates PostgreSQL makes without a new version (`VACUUM` and
-//!   `ANALYZE` statistics such as `reltuples`, `relfrozenxid`) touch no column introspection
+//!   rows and an XOR of a 64-bit hash of each row version's identity, `(ctid, xmin)`. Every
+//!   change of a catalog row (DDL, `GRANT`, `COMMENT`, a direct `UPDATE pg_catalog…`) writes a
+//!   new row version with the changing transaction's id at a new place, so it changes the
+//!   identity of the set. The in-place updates PostgreSQL makes without a new version (`VACUUM`
+//!   and `ANALYZE` statistics such as `reltuples`, `relfrozenxid`) touch no column introspection
 //!   reads, and do not change the fingerprint either.
-//! - The rows of the catalogs that can belong to a table or view ([`OWNED`]) are counted per
-//!   relation instead (every table, view, materialized view and foreign table outside
-//!   PostgreSQL's own schemas), the rest of each of those catalogs as above. A row belongs to the
-//!   relation it describes: its `pg_class` row and those of its indexes, TOAST table and identity
-//!   sequences, their columns, defaults, constraints, triggers, policies and rules, its row type
-//!   and that type's array, the dependency records of all of those and the comments on them.
-//!   Every row is counted once, so the per-relation and per-catalog identities together change
-//!   whenever the whole does, and the relations whose identity changed are the ones whose own
-//!   rows were written or removed: what [`Fingerprint::changed_relations`] tells the cache,
-//!   which reads only those (and what depends on them directly) again.
-//! - Temporary relations and schemas count nowhere: introspection never reads them, and any
-//!   session may make them at any time.
 //! - Of the catalogs shared by all databases, only what concerns this one: its own
 //!   `pg_database` row, the role settings that apply to it, and the roles (by content, through
 //!   `pg_roles`: `pg_authid` is not readable by every role), role memberships, tablespaces,
@@ -133,58 +120,21 @@ const SETTINGS: &[&str] = &[
     "search_path",
 ];
 
-/// The fingerprint: `(part, value)` pairs, sorted by part, and the identity of each table's,
-/// view's and foreign table's own catalog rows. Parts of catalogs shared between databases are
-/// named `shared:…`.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+/// The fingerprint: `(part, value)` pairs, sorted by part. Parts of catalogs shared between
+/// databases are named `shared:…`.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Fingerprint {
-    /// Each part and its value. A catalog whose rows can belong to a relation ([`OWNED`]) has
-    /// a part for its rows that belong to none (its remainder), when there are any.
+    /// Each part and its value.
     pub parts: Vec<(String, String)>,
-    /// For each table, view, materialized view and foreign table outside PostgreSQL's own
-    /// schemas: how many catalog rows belong to it (its `pg_class` row, its columns,
-    /// defaults, constraints, indexes, triggers, policies, rules, row type, identity
-    /// sequences, dependency records and comments) and the XOR of their identities.
-    pub relations: BTreeMap<QualifiedName, (i64, i64)>,
 }
 
 impl Fingerprint {
-    /// The tables and views whose own rows differ between `self` and `other` (in either, or
-    /// only in one), when nothing else does; `None` when any other part differs.
-    pub fn changed_relations(&self, other: &Fingerprint) -> Option<Vec<QualifiedName>> {
-        if self.parts != other.parts {
-            return None;
-        }
-        let mut changed: Vec<QualifiedName> = self
-            .relations
+    /// The parts, as bytes for a cache key.
+    pub(crate) fn key_parts(&self) -> impl Iterator<Item = &[u8]> {
+        self.parts
             .iter()
-            .filter(|(name, value)| other.relations.get(*name) != Some(*value))
-            .map(|(name, _)| name.clone())
-            .collect();
-        changed.extend(
-            other
-                .relations
-                .keys()
-                .filter(|name| !self.relations.contains_key(*name))
-                .cloned(),
-        );
-        changed.sort();
-        Some(changed)
+            .flat_map(|(part, value)| [part.as_bytes(), value.as_bytes()])
     }
-}
-
-/// The hash of the identity of row version `x` of catalog number `k` (its place in
-/// [`CATALOGS`]): the catalog is part of it, so that rows of two catalogs written by one
-/// transaction at the same place do not cancel out in an XOR.
-fn row_hash(x: &str, k: usize) -> String {
-    format!(
-        "pg_catalog.hashtidextended({x}.ctid, {x}.xmin::pg_catalog.text::pg_catalog.int8 + {k}::pg_catalog.int8 * 4294967296)"
-    )
-}
-
-/// The number of `table` in [`CATALOGS`].
-fn catalog_number(table: &str) -> usize {
-    CATALOGS.iter().position(|c| *c == table).unwrap_or(CATALOGS.len())
 }
 
 /// The identity of the visible row versions of one catalog (those `filter` keeps, when it is
@@ -196,158 +146,15 @@ fn row_versions(table: &str, filter: &str) -> String {
         format!(" WHERE {filter}")
     };
     format!(
-        "pg_catalog.count(*)::pg_catalog.text || ' ' || COALESCE(pg_catalog.bit_xor({}), 0)::pg_catalog.text \
-         FROM pg_catalog.{table} x{filter}",
-        row_hash("x", catalog_number(table))
-    )
-}
-
-/// The catalogs whose rows can belong to a table or view, and how a row finds its owner: a
-/// column of the row naming a `pg_class` row (whose owner is the relation itself, or the
-/// table of an index, of a TOAST table and of an identity sequence), or the row type
-/// (`pg_type`: a relation's row type and its array), or the object a row describes
-/// (`pg_depend`: the dependent object; `pg_description`: the object commented on).
-const OWNED: &[(&str, Owner)] = &[
-    ("pg_class", Owner::Class),
-    ("pg_attribute", Owner::Column("attrelid")),
-    ("pg_attrdef", Owner::Column("adrelid")),
-    ("pg_constraint", Owner::Column("conrelid")),
-    ("pg_index", Owner::Column("indexrelid")),
-    ("pg_trigger", Owner::Column("tgrelid")),
-    ("pg_policy", Owner::Column("polrelid")),
-    ("pg_rewrite", Owner::Column("ev_class")),
-    ("pg_inherits", Owner::Column("inhrelid")),
-    ("pg_partitioned_table", Owner::Column("partrelid")),
-    ("pg_statistic_ext", Owner::Column("stxrelid")),
-    ("pg_foreign_table", Owner::Column("ftrelid")),
-    ("pg_sequence", Owner::Column("seqrelid")),
-    ("pg_type", Owner::Type),
-    ("pg_depend", Owner::Object("classid", "objid")),
-    ("pg_description", Owner::Object("classoid", "objoid")),
-];
-
-/// How a row of an [`OWNED`] catalog finds the relation it belongs to.
-#[derive(Debug, Clone, Copy)]
-enum Owner {
-    /// The `pg_class` row itself.
-    Class,
-    /// The `pg_class` row this column names.
-    Column(&'static str),
-    /// The `pg_type` row itself.
-    Type,
-    /// The object these columns (catalog, oid) name.
-    Object(&'static str, &'static str),
-}
-
-/// The owner of each `pg_class` row (`cls`), of each `pg_type` row (`typ`) and of each object a
-/// dependency record or comment can name (`obj`): the oid of a table, view, materialized view or
-/// foreign table outside PostgreSQL's own schemas; 0 for none (the row counts in its catalog's
-/// remainder); -1 for the relations of temporary schemas, which introspection never reads and
-/// other sessions create and drop at any time.
-// language=PostgreSQL
-const OWNERS: &str = "cls AS MATERIALIZED (
-    SELECT c.oid, c.ctid, c.xmin,
-           CASE WHEN bn.nspname ~ '^pg_(toast_)?temp_' THEN -1
-                WHEN b.relkind IN ('r', 'p', 'v', 'm', 'f')
-                 AND bn.nspname NOT IN ('pg_catalog', 'information_schema')
-                 AND bn.nspname !~ '^pg_toast' THEN b.oid::pg_catalog.int8
-                ELSE 0 END AS owner
-    FROM pg_catalog.pg_class c
-    LEFT JOIN pg_catalog.pg_index i ON i.indexrelid = c.oid
-    LEFT JOIN pg_catalog.pg_class t ON t.reltoastrelid = COALESCE(i.indrelid, c.oid)
-    JOIN pg_catalog.pg_class b ON b.oid = COALESCE(
-        t.oid,
-        CASE WHEN c.relkind = 'S' THEN
-            (SELECT d.refobjid FROM pg_catalog.pg_depend d
-             WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.objid = c.oid
-               AND d.objsubid = 0 AND d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass
-               AND d.deptype = 'i' LIMIT 1)
-        END,
-        i.indrelid,
-        c.oid)
-    JOIN pg_catalog.pg_namespace bn ON bn.oid = b.relnamespace
-),
-typ AS MATERIALIZED (
-    SELECT t.oid, t.ctid, t.xmin, COALESCE(o.owner, 0) AS owner
-    FROM pg_catalog.pg_type t
-    LEFT JOIN pg_catalog.pg_type e ON e.oid = t.typelem AND t.typrelid = 0 AND e.typrelid <> 0
-    LEFT JOIN cls o ON o.oid = COALESCE(NULLIF(t.typrelid, 0), e.typrelid)
-)";
-
-/// `obj`, for [`Owner::Object`]: the objects that belong to a relation, by catalog and oid.
-// language=PostgreSQL
-const OBJECTS: &str = "obj AS (
-    SELECT 'pg_catalog.pg_class'::pg_catalog.regclass::pg_catalog.oid AS classid, o.oid AS objid, o.owner
-    FROM cls o
-  UNION ALL
-    SELECT 'pg_catalog.pg_type'::pg_catalog.regclass::pg_catalog.oid, o.oid, o.owner FROM typ o
-  UNION ALL
-    SELECT 'pg_catalog.pg_attrdef'::pg_catalog.regclass::pg_catalog.oid, x.oid, o.owner
-    FROM pg_catalog.pg_attrdef x JOIN cls o ON o.oid = x.adrelid
-  UNION ALL
-    SELECT 'pg_catalog.pg_constraint'::pg_catalog.regclass::pg_catalog.oid, x.oid, o.owner
-    FROM pg_catalog.pg_constraint x JOIN cls o ON o.oid = x.conrelid
-  UNION ALL
-    SELECT 'pg_catalog.pg_trigger'::pg_catalog.regclass::pg_catalog.oid, x.oid, o.owner
-    FROM pg_catalog.pg_trigger x JOIN cls o ON o.oid = x.tgrelid
-  UNION ALL
-    SELECT 'pg_catalog.pg_policy'::pg_catalog.regclass::pg_catalog.oid, x.oid, o.owner
-    FROM pg_catalog.pg_policy x JOIN cls o ON o.oid = x.polrelid
-  UNION ALL
-    SELECT 'pg_catalog.pg_rewrite'::pg_catalog.regclass::pg_catalog.oid, x.oid, o.owner
-    FROM pg_catalog.pg_rewrite x JOIN cls o ON o.oid = x.ev_class
-)";
-
-/// The query of the rows of the [`OWNED`] catalogs `catalogs`: one row per relation that owns
-/// some (`part` empty, the relation's schema and name, the count and XOR of their identities)
-/// and one per catalog for the rows no relation owns (`part` the catalog's name).
-fn owned_sql(catalogs: &[&str]) -> String {
-    let mut selects = Vec::new();
-    let mut objects = false;
-    for (table, owner) in OWNED.iter().filter(|(t, _)| catalogs.contains(t)) {
-        let k = catalog_number(table);
-        let select = match owner {
-            Owner::Class => format!("SELECT '{table}', o.owner, {} FROM cls o", row_hash("o", k)),
-            Owner::Type => format!("SELECT '{table}', o.owner, {} FROM typ o", row_hash("o", k)),
-            Owner::Column(column) => format!(
-                "SELECT '{table}', COALESCE(o.owner, 0), {} FROM pg_catalog.{table} x \
-                 LEFT JOIN cls o ON o.oid = x.{column}",
-                row_hash("x", k)
-            ),
-            Owner::Object(class, object) => {
-                objects = true;
-                format!(
-                    "SELECT '{table}', COALESCE(o.owner, 0), {} FROM pg_catalog.{table} x \
-                     LEFT JOIN obj o ON o.classid = x.{class} AND o.objid = x.{object}",
-                    row_hash("x", k)
-                )
-            }
-        };
-        selects.push(select);
-    }
-    let ctes = if objects {
-        format!("{OWNERS},\n{OBJECTS}")
-    } else {
-        OWNERS.to_owned()
-    };
-    format!(
-        "WITH {ctes},\nowned (catalog, owner, h) AS (\n{}\n),\n\
-         grouped AS (\n    SELECT CASE WHEN r.owner = 0 THEN r.catalog END AS catalog, r.owner, \
-         pg_catalog.count(*) AS row_count, pg_catalog.bit_xor(r.h) AS hash \
-         FROM owned r WHERE r.owner >= 0 GROUP BY 1, 2\n)\n\
-         SELECT COALESCE(g.catalog, '') AS part, n.nspname::pg_catalog.text AS schema, \
-         c.relname::pg_catalog.text AS name, g.row_count, g.hash \
-         FROM grouped g \
-         LEFT JOIN pg_catalog.pg_class c ON g.owner > 0 AND c.oid = g.owner::pg_catalog.oid \
-         LEFT JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace",
-        selects.join("\n  UNION ALL\n")
+        "pg_catalog.count(*)::pg_catalog.text || ' ' || COALESCE(pg_catalog.bit_xor(\
+         pg_catalog.hashtidextended(x.ctid, x.xmin::pg_catalog.text::pg_catalog.int8)), 0)::pg_catalog.text \
+         FROM pg_catalog.{table} x{filter}"
     )
 }
 
 /// The catalogs read on the second session when there are two (the fingerprint is split so
 /// that each server process scans about half of the rows: at 10,000 tables the largest are
-/// `pg_attribute`, read on the first, and `pg_depend` and `pg_class`, on the second;
-/// BENCHMARKS.md, "Verify").
+/// `pg_attribute`, `pg_depend` and `pg_class`; BENCHMARKS.md, "Verify").
 const SECOND_LANE: &[&str] = &[
     "pg_depend",
     "pg_class",
@@ -427,17 +234,10 @@ fn parts() -> Vec<(String, String)> {
                 .to_owned(),
         ),
     ];
-    for table in CATALOGS.iter().filter(|t| !is_owned(t)) {
-        // A session's temporary schemas are made the first time it needs one (and kept for
-        // the next session of its number); introspection never reads them.
-        let filter = if *table == "pg_namespace" {
-            "x.nspname !~ '^pg_(toast_)?temp_'"
-        } else {
-            ""
-        };
+    for table in CATALOGS {
         parts.push((
             (*table).to_owned(),
-            format!("SELECT '{table}', (SELECT {})", row_versions(table, filter)),
+            format!("SELECT '{table}', (SELECT {})", row_versions(table, "")),
         ));
     }
     for table in SHARED_CATALOGS {
@@ -462,94 +262,45 @@ fn sql(keep: impl Fn(&str) -> bool) -> String {
         .join("\nUNION ALL\n")
 }
 
-/// Whether the rows of `table` can belong to a relation ([`OWNED`]).
-fn is_owned(table: &str) -> bool {
-    OWNED.iter().any(|(t, _)| *t == table)
-}
-
-/// The two queries of one lane: its parts, and the rows of its [`OWNED`] catalogs.
-fn lane_sql(second: bool) -> (String, String) {
-    let parts = sql(|p| SECOND_LANE.contains(&p) == second);
-    let owned: Vec<&str> = OWNED
-        .iter()
-        .map(|(t, _)| *t)
-        .filter(|t| SECOND_LANE.contains(t) == second)
-        .collect();
-    (parts, owned_sql(&owned))
-}
-
 /// Reads the fingerprint of the catalog state `client` sees: in the snapshot of the
 /// transaction it is in (introspection's), or of the statement alone outside one.
 pub async fn read(client: &Client) -> Result<Fingerprint, IntrospectError> {
-    let owned: Vec<&str> = OWNED.iter().map(|(t, _)| *t).collect();
-    let (parts_sql, owned_sql) = (sql(|_| true), owned_sql(&owned));
-    let (parts, rows) = tokio::try_join!(
-        read_parts(client, &parts_sql),
-        read_owned(client, &owned_sql)
-    )?;
-    Ok(assemble(vec![(parts, rows)]))
+    let mut parts = read_parts(client, &sql(|_| true)).await?;
+    parts.sort();
+    Ok(Fingerprint { parts })
 }
 
 /// [`read`] on two sessions that share one snapshot, each reading about half of the rows (at
 /// once); each part is read on one of them. Each half runs inside a savepoint (`SAVEPOINT
-/// fingerprint`, pipelined with its queries and the release), so that a failure leaves both
+/// fingerprint`, pipelined with it and the release), so that a failure leaves both
 /// transactions usable: the savepoint is rolled back and the error returned.
 pub(crate) async fn read_guarded(
     first: &Client,
     second: Option<&Client>,
 ) -> Result<Fingerprint, IntrospectError> {
-    let halves = match second {
+    let (mut parts, other) = match second {
         Some(second) => {
             let (a, b) = tokio::join!(
-                guarded(first, lane_sql(false)),
-                guarded(second, lane_sql(true))
+                guarded(first, sql(|p| !SECOND_LANE.contains(&p))),
+                guarded(second, sql(|p| SECOND_LANE.contains(&p)))
             );
-            vec![a?, b?]
+            (a?, b?)
         }
-        None => {
-            let owned: Vec<&str> = OWNED.iter().map(|(t, _)| *t).collect();
-            vec![guarded(first, (sql(|_| true), owned_sql(&owned))).await?]
-        }
+        None => (guarded(first, sql(|_| true)).await?, Vec::new()),
     };
-    Ok(assemble(halves))
-}
-
-/// The fingerprint from the rows of its queries: a relation's rows read on two sessions are
-/// added up (counts) and combined (XOR).
-fn assemble(halves: Vec<Half>) -> Fingerprint {
-    let mut parts = Vec::new();
-    let mut relations: BTreeMap<QualifiedName, (i64, i64)> = BTreeMap::new();
-    for (p, rows) in halves {
-        parts.extend(p);
-        for row in rows {
-            match row {
-                OwnedRow::Remainder(catalog, count, hash) => {
-                    parts.push((catalog, format!("{count} {hash}")));
-                }
-                OwnedRow::Relation(name, count, hash) => {
-                    let entry = relations.entry(name).or_insert((0, 0));
-                    entry.0 += count;
-                    entry.1 ^= hash;
-                }
-            }
-        }
-    }
+    parts.extend(other);
     parts.sort();
-    Fingerprint { parts, relations }
+    Ok(Fingerprint { parts })
 }
 
-/// `queries` (the parts, then the owned rows) inside a savepoint on `client`: on failure the
-/// savepoint is rolled back, so the transaction goes on as it was.
-async fn guarded(
-    client: &Client,
-    queries: (String, String),
-) -> Result<Half, IntrospectError> {
+/// `query` inside a savepoint on `client`: on failure the savepoint is rolled back, so the
+/// transaction goes on as it was.
+async fn guarded(client: &Client, query: String) -> Result<Vec<(String, String)>, IntrospectError> {
     // Sent in this order at once (each request goes out when its future is first polled).
     // language=PostgreSQL
-    let (open, parts, owned, release) = tokio::join!(
+    let (open, rows, release) = tokio::join!(
         client.batch_execute("SAVEPOINT fingerprint"),
-        read_parts(client, &queries.0),
-        read_owned(client, &queries.1),
+        read_parts(client, &query),
         client.batch_execute("RELEASE SAVEPOINT fingerprint")
     );
     let transaction = |source: tokio_postgres::Error| IntrospectError::Transaction {
@@ -557,12 +308,12 @@ async fn guarded(
         source,
     };
     open.map_err(transaction)?;
-    match (parts, owned) {
-        (Ok(parts), Ok(owned)) => {
+    match rows {
+        Ok(rows) => {
             release.map_err(transaction)?;
-            Ok((parts, owned))
+            Ok(rows)
         }
-        (Err(e), _) | (_, Err(e)) => {
+        Err(e) => {
             // The release failed as well (the subtransaction was aborted).
             // language=PostgreSQL
             client
@@ -573,48 +324,6 @@ async fn guarded(
         }
     }
 }
-
-/// What one session read: its parts, and its rows of the [`OWNED`] catalogs.
-type Half = (Vec<(String, String)>, Vec<OwnedRow>);
-
-/// A row of [`owned_sql`].
-enum OwnedRow {
-    /// The rows of a catalog that belong to no relation.
-    Remainder(String, i64, i64),
-    /// The rows that belong to a relation.
-    Relation(QualifiedName, i64, i64),
-}
-
-/// The rows of `query` ([`owned_sql`]).
-async fn read_owned(client: &Client, query: &str) -> Result<Vec<OwnedRow>, IntrospectError> {
-    let rows = client
-        .query_typed(query, &[])
-        .await
-        .map_err(|source| IntrospectError::Query {
-            query: "fingerprint",
-            message: pg_message(&source),
-            source,
-        })?;
-    let mut found = Vec::with_capacity(rows.len());
-    for row in &rows {
-        let part: String = row.try_get("part").map_err(|e| row_error(&e))?;
-        let count: i64 = row.try_get("row_count").map_err(|e| row_error(&e))?;
-        let hash: i64 = row.try_get("hash").map_err(|e| row_error(&e))?;
-        if part.is_empty() {
-            let r = super::rows::RowReader::new(&FINGERPRINT, row);
-            found.push(OwnedRow::Relation(r.qualified("schema", "name")?, count, hash));
-        } else {
-            found.push(OwnedRow::Remainder(part, count, hash));
-        }
-    }
-    Ok(found)
-}
-
-/// The fingerprint's queries, for the errors of [`super::rows::RowReader`].
-const FINGERPRINT: super::Query = super::Query {
-    name: "fingerprint",
-    sql: "",
-};
 
 /// The `(part, value)` rows of `query`.
 async fn read_parts(
@@ -687,34 +396,10 @@ mod tests {
                 "{name} is not a catalog of the list"
             );
         }
-        // Every catalog is read once: as a part, or as owned rows.
-        for catalog in CATALOGS {
-            assert_eq!(
-                usize::from(names.contains(catalog)) + usize::from(is_owned(catalog)),
-                1,
-                "{catalog}"
-            );
-        }
-        for (table, _) in OWNED {
-            assert!(CATALOGS.contains(table), "{table}");
-        }
-        let (_, first_owned) = lane_sql(false);
-        let (_, second_owned) = lane_sql(true);
-        for (table, _) in OWNED {
-            let from = format!("'{table}'");
-            assert_eq!(
-                usize::from(first_owned.contains(&from)) + usize::from(second_owned.contains(&from)),
-                1,
-                "{table}"
-            );
-        }
         let branches = |q: &str| q.matches("\nUNION ALL\n").count() + 1;
         let first = sql(|p| !SECOND_LANE.contains(&p));
         let second = sql(|p| SECOND_LANE.contains(&p));
-        assert_eq!(
-            branches(&second),
-            SECOND_LANE.iter().filter(|t| !is_owned(t)).count()
-        );
+        assert_eq!(branches(&second), SECOND_LANE.len());
         assert_eq!(branches(&first) + branches(&second), parts.len());
         assert_eq!(branches(&sql(|_| true)), parts.len());
     }

@@ -25,7 +25,6 @@ mod types;
 pub use filter::{Filter, PLATFORM_EXTENSIONS, SUPABASE_SCHEMAS, is_system_schema};
 
 use crate::model::{QualifiedName, Schema, Unsupported};
-use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::{Client, Row};
@@ -47,23 +46,18 @@ pub struct Introspection {
     /// Whether the result came from the cache of introspections (the catalogs' fingerprint was
     /// that of an earlier run: [`Sessions::introspect_cached`]).
     pub from_cache: bool,
-    /// When the result is an earlier run's with the tables and views that changed since read
-    /// again ([`Sessions::introspect_cached`]): how many were read.
-    pub reread: Option<usize>,
 }
 
-/// What the cache of introspections keeps of an [`Introspection`]: one entry per database (as
-/// the sessions name it) and filter, with the fingerprint of the catalog state it was read in.
+/// What the cache of introspections keeps of an [`Introspection`].
 #[derive(serde::Serialize, serde::Deserialize)]
 struct CachedIntrospection {
-    fingerprint: fingerprint::Fingerprint,
     schema: Schema,
     unsupported: Vec<Unsupported>,
     server_version: String,
 }
 
 /// The version of the cache entries of introspections.
-const CACHE_FORMAT: &str = "introspection-v2";
+const CACHE_FORMAT: &str = "introspection-v1";
 
 /// Introspection failed.
 #[derive(Debug, thiserror::Error)]
@@ -241,9 +235,6 @@ pub struct Sessions {
     first: Client,
     second: Option<Client>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
-    /// The database as the connection names it (hosts, ports, database, user, options; never
-    /// the password): the key of its entry in the cache of introspections.
-    identity: String,
 }
 
 impl Sessions {
@@ -281,19 +272,10 @@ impl Sessions {
             tasks.push(task);
             client
         });
-        let identity = format!(
-            "{:?} {:?} {:?} {:?} {:?}",
-            config.get_hosts(),
-            config.get_ports(),
-            config.get_dbname(),
-            config.get_user(),
-            config.get_options()
-        );
         Ok(Sessions {
             first,
             second,
             tasks,
-            identity,
         })
     }
 
@@ -337,15 +319,11 @@ impl Sessions {
     }
 
     /// [`Sessions::introspect`] through the cache of introspections in `cache_dir`
-    /// ([`crate::cache`]), which keeps one entry per database (as the connection names it) and
-    /// filter: the catalog state's [`fingerprint`] is read first, in the snapshot the catalogs
-    /// would be read in, while the entry is read from disk. When the entry was read in the same
-    /// state its result is taken; when only some tables and views differ
-    /// ([`fingerprint::Fingerprint::changed_relations`]) and the entry holds no object the model
-    /// cannot represent, those are read again, with what a change to them can reach (as
-    /// [`introspect_reach`] reads it), into the entry's result; otherwise everything is read.
-    /// The result is stored with the fingerprint. A fingerprint that cannot be read only means
-    /// reading the catalogs (and storing nothing).
+    /// ([`crate::cache`]): the catalog state's [`fingerprint`] is read first, in the snapshot
+    /// the catalogs would be read in, and when an earlier run read the same state (with the same
+    /// filter, toolkit and server) its result is taken instead of reading the catalogs again.
+    /// Otherwise the catalogs are read and the result is stored under the fingerprint. A
+    /// fingerprint that cannot be read only means reading the catalogs.
     pub async fn introspect_cached(
         &self,
         filter: &Filter,
@@ -355,7 +333,7 @@ impl Sessions {
             &self.first,
             self.second.as_ref(),
             filter,
-            Some((cache_dir, &self.identity)),
+            Some(cache_dir),
             None,
         )
         .await
@@ -389,34 +367,19 @@ async fn introspect_sessions(
     client: &Client,
     second: Option<&Client>,
     filter: &Filter,
-    cache: Option<(&std::path::Path, &str)>,
+    cache_dir: Option<&std::path::Path>,
     reach: Option<&[String]>,
 ) -> Result<Introspection, IntrospectError> {
     let transaction = |source: tokio_postgres::Error| IntrospectError::Transaction {
         message: pg_message(&source),
         source,
     };
-    // The database's entry is read from disk while the server computes the fingerprint.
-    // (A partial read is never cached.)
-    let cache = cache.filter(|_| reach.is_none()).map(|(dir, identity)| {
-        let filter_text = format!("{filter:?}");
-        let key = crate::cache::key(
-            CACHE_FORMAT,
-            [identity.as_bytes(), filter_text.as_bytes()],
-        );
-        (dir.to_owned(), key)
-    });
-    let entry = cache.clone().map(|(dir, key)| {
-        tokio::task::spawn_blocking(move || {
-            crate::cache::read_in::<CachedIntrospection>(&dir, &key)
-        })
-    });
     client
         .batch_execute(&format!("{BEGIN_SNAPSHOT}; {SESSION_SETTINGS}"))
         .await
         .map_err(transaction)?;
     let mut second_open = false;
-    let mut fingerprint = None;
+    let mut key = None;
     let result = async {
         // The second session adopts the first one's snapshot before anything is read: the
         // fingerprint is read on both, and then the catalogs.
@@ -440,46 +403,25 @@ async fn introspect_sessions(
             None => None,
         };
         // A fingerprint that cannot be read (its savepoints leave both transactions as they
-        // were) only means reading the catalogs. An entry of the same catalog state is taken
-        // whole; one that differs only in some tables and views (and has no object the model
-        // cannot represent, which it does not tell apart by relation) is taken with those
-        // read again, with every relation that depends on one of them directly, and every
-        // object that is not a relation.
-        let mut earlier = None;
-        if let Some(entry) = entry {
-            let (read, entry) = tokio::join!(fingerprint::read_guarded(client, second), entry);
-            let entry = entry.ok().flatten();
-            if let Ok(now) = read {
-                if let Some(entry) = entry {
-                    if entry.fingerprint == now {
-                        return Ok(Found::Cached(entry));
-                    }
-                    if entry.unsupported.is_empty()
-                        && let Some(changed) = entry.fingerprint.changed_relations(&now)
-                    {
-                        earlier = Some((entry, changed));
-                    }
-                }
-                fingerprint = Some(now);
+        // were) only means reading the catalogs.
+        // (A partial read is never cached.)
+        if let Some(dir) = cache_dir.filter(|_| reach.is_none())
+            && let Ok(fp) = fingerprint::read_guarded(client, second).await
+        {
+            let filter_text = format!("{filter:?}");
+            let k = crate::cache::key(CACHE_FORMAT, fp.key_parts().chain([filter_text.as_bytes()]));
+            if let Some(hit) = crate::cache::read_in::<CachedIntrospection>(dir, &k) {
+                return Ok(Found::Cached(hit));
             }
+            key = Some(k);
         }
         let runner = Runner {
             client,
             second,
             count: AtomicUsize::new(0),
         };
-        match earlier {
-            Some((entry, changed)) => {
-                let names: Vec<String> = changed.iter().map(ToString::to_string).collect();
-                let loaded = load::load(&runner, filter, Some(&names)).await?;
-                let queries = runner.count.load(Ordering::Relaxed);
-                Ok(Found::Updated(Box::new(entry), changed, loaded, queries))
-            }
-            None => {
-                let loaded = load::load(&runner, filter, reach).await?;
-                Ok(Found::Read(loaded, runner.count.load(Ordering::Relaxed)))
-            }
-        }
+        let loaded = load::load(&runner, filter, reach).await?;
+        Ok(Found::Read(loaded, runner.count.load(Ordering::Relaxed)))
     }
     .await;
     // Nothing was written: ROLLBACK ends the snapshot whether the reading worked or not (on the
@@ -491,105 +433,45 @@ async fn introspect_sessions(
     }
     let found = result?;
     end.map_err(transaction)?;
-    // The fingerprint: two queries per session.
-    let fingerprint_queries = if cache.is_some() {
-        2 * (1 + usize::from(second.is_some()))
+    // The fingerprint: one query per session.
+    let fingerprint_queries = if cache_dir.is_some() {
+        1 + usize::from(second.is_some())
     } else {
         0
     };
-    let (entry, queries, reread) = match found {
-        Found::Cached(hit) => {
-            return Ok(Introspection {
-                schema: hit.schema,
-                unsupported: hit.unsupported,
-                server_version: hit.server_version,
-                queries: fingerprint_queries,
-                from_cache: true,
-                reread: None,
-            });
-        }
-        Found::Read((schema, unsupported, server_version), queries) => (
-            (schema, unsupported, server_version),
-            queries,
-            None,
-        ),
-        Found::Updated(earlier, changed, (read, unsupported, server_version), queries) => {
-            let reread = read.tables.len() + read.views.len();
-            let mut scope: BTreeSet<QualifiedName> = changed.into_iter().collect();
-            let schema = complete_reach(read, &earlier.schema, &mut scope);
-            crate::verify::drop_elsewhere(earlier);
-            ((schema, unsupported, server_version), queries, Some(reread))
-        }
-    };
-    let (schema, unsupported, server_version) = entry;
-    let entry = match (&cache, fingerprint) {
-        (Some((dir, key)), Some(fingerprint)) => {
+    Ok(match found {
+        Found::Cached(hit) => Introspection {
+            schema: hit.schema,
+            unsupported: hit.unsupported,
+            server_version: hit.server_version,
+            queries: fingerprint_queries,
+            from_cache: true,
+        },
+        Found::Read((schema, unsupported, server_version), queries) => {
             let entry = CachedIntrospection {
-                fingerprint,
                 schema,
                 unsupported,
                 server_version,
             };
-            crate::cache::write_in(dir, key, &entry);
-            (entry.schema, entry.unsupported, entry.server_version)
+            if let (Some(dir), Some(key)) = (cache_dir, &key) {
+                crate::cache::write_in(dir, key, &entry);
+            }
+            Introspection {
+                schema: entry.schema,
+                unsupported: entry.unsupported,
+                server_version: entry.server_version,
+                queries: queries + fingerprint_queries,
+                from_cache: false,
+            }
         }
-        _ => (schema, unsupported, server_version),
-    };
-    Ok(Introspection {
-        schema: entry.0,
-        unsupported: entry.1,
-        server_version: entry.2,
-        queries: queries + fingerprint_queries,
-        from_cache: false,
-        reread,
     })
 }
 
-/// `read` (what a change to some relations can reach, read back: [`introspect_reach`])
-/// completed with `start`'s relations and attachments outside it, which the database holds as
-/// `start` describes them; `scope` (the relations `read` was read for) is extended with the
-/// relations read.
-pub(crate) fn complete_reach(
-    mut read: Schema,
-    start: &Schema,
-    scope: &mut BTreeSet<QualifiedName>,
-) -> Schema {
-    scope.extend(
-        read.tables
-            .keys()
-            .chain(read.views.keys())
-            .chain(read.attached.keys())
-            .cloned(),
-    );
-    for (name, table) in &start.tables {
-        if !scope.contains(name) {
-            read.tables.insert(name.clone(), table.clone());
-        }
-    }
-    for (name, view) in &start.views {
-        if !scope.contains(name) {
-            read.views.insert(name.clone(), view.clone());
-        }
-    }
-    for (name, attached) in &start.attached {
-        if !scope.contains(name) {
-            read.attached.insert(name.clone(), attached.clone());
-        }
-    }
-    read
-}
-
-/// What one introspection run found: an earlier result, the catalogs read now (and how many
-/// queries that took), or an earlier result and what changed since, read now.
+/// What one introspection run found: an earlier result, or the catalogs read now (and how many
+/// queries that took).
 enum Found {
     Cached(CachedIntrospection),
     Read((Schema, Vec<Unsupported>, String), usize),
-    Updated(
-        Box<CachedIntrospection>,
-        Vec<QualifiedName>,
-        (Schema, Vec<Unsupported>, String),
-        usize,
-    ),
 }
 
 /// A catalog query: its name (for errors) and its SQL.

@@ -154,9 +154,6 @@ pub struct Report {
     /// Whether the database's side came from the cache of introspections: its catalogs were in
     /// the state an earlier run read ([`crate::introspect::Sessions::introspect_cached`]).
     pub live_cached: bool,
-    /// When the database's side is an earlier run's with the tables and views that changed
-    /// since read again: how many were read.
-    pub live_reread: Option<usize>,
 }
 
 /// Exit code: nothing differs.
@@ -408,7 +405,6 @@ fn build_report(
     options: &VerifyOptions,
 ) -> Report {
     let live_cached = live.from_cache;
-    let live_reread = live.reread;
     let mut live_schema = live.schema.into_database_view();
     let mut ignored = normalize::prune(&mut declared, ignore);
     ignored.extend(normalize::prune(&mut live_schema, ignore));
@@ -452,13 +448,12 @@ fn build_report(
         history,
         fix,
         live_cached,
-        live_reread,
     }
 }
 
 /// Drops `value` on a thread of its own: freeing two schemas of 10,000 tables takes tens of
 /// milliseconds that the report need not wait for (and a process that exits first skips it).
-pub(crate) fn drop_elsewhere<T: Send + 'static>(value: T) {
+fn drop_elsewhere<T: Send + 'static>(value: T) {
     // Detached; when no thread can be started the closure, and the value with it, is dropped
     // here instead.
     let _ = std::thread::Builder::new()
