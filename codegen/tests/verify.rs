@@ -1969,9 +1969,9 @@ fn the_declared_schema_is_cached_by_the_bytes_of_schema() {
     let cache = CacheDir::new("declared");
     let dir = Some(cache.0.as_path());
     let (first_loaded, first) = codegen::verify::declared_cached(&paths, dir).unwrap();
-    assert!(first_loaded.is_some(), "new files: loaded, not cached");
+    assert!(first_loaded.is_loaded(), "new files: loaded, not cached");
     let (second_loaded, second) = codegen::verify::declared_cached(&paths, dir).unwrap();
-    assert!(second_loaded.is_none(), "the same files: from the cache");
+    assert!(!second_loaded.is_loaded(), "the same files: from the cache");
     assert_eq!(first, second);
     let probe = |s: &codegen::model::Schema| {
         s.tables
@@ -1983,6 +1983,50 @@ fn the_declared_schema_is_cached_by_the_bytes_of_schema() {
     assert_eq!(probe(&second), "bigint");
     std::fs::write(paths.schema.join("99_probe.toml"), file("integer")).unwrap();
     let (third_loaded, third) = codegen::verify::declared_cached(&paths, dir).unwrap();
-    assert!(third_loaded.is_some(), "an edited file: loaded again");
+    assert!(third_loaded.is_loaded(), "an edited file: loaded again");
     assert_eq!(probe(&third), "integer");
+}
+
+/// A run whose declared schema comes from the cache locates each difference where a run that
+/// loads `schema/` does (the declarations' places are cached beside the schema); without that
+/// entry it loads `schema/` to locate them, with the same result.
+#[tokio::test]
+async fn differences_are_located_the_same_from_the_cache() {
+    let db = copy().await;
+    db.execute_script(
+        "ALTER TABLE users ADD COLUMN avatar_url text; \
+         ALTER TABLE users ALTER COLUMN timezone DROP DEFAULT; \
+         DROP INDEX jobs_user_posted_idx;",
+    )
+    .await;
+    let cache = CacheDir::new("places");
+    let located = |r: &Report| {
+        r.differences
+            .iter()
+            .map(|d| (d.object.to_string(), d.location.clone()))
+            .collect::<Vec<_>>()
+    };
+    let loaded = run_cached(&db.url(), &paths(), &cache).await;
+    let cached = run_cached(&db.url(), &paths(), &cache).await;
+    assert_eq!(located(&cached), located(&loaded));
+    let with_place = located(&cached)
+        .into_iter()
+        .filter(|(_, l)| {
+            l.as_ref()
+                .is_some_and(|l| l.file.starts_with("schema/") && l.line > 0)
+        })
+        .count();
+    assert!(with_place >= 2, "{:?}", located(&cached));
+    for entry in std::fs::read_dir(&cache.0).unwrap() {
+        let entry = entry.unwrap();
+        if entry
+            .file_name()
+            .to_string_lossy()
+            .starts_with("verify-places-")
+        {
+            std::fs::remove_file(entry.path()).unwrap();
+        }
+    }
+    let reloaded = run_cached(&db.url(), &paths(), &cache).await;
+    assert_eq!(located(&reloaded), located(&loaded));
 }

@@ -144,6 +144,11 @@ impl Origins {
         self.map.entry(key).or_insert(origin);
     }
 
+    /// Every key and its declaration, in no particular order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &Origin)> {
+        self.map.iter().map(|(k, o)| (k.as_str(), o))
+    }
+
     /// Keys declared more than once.
     pub fn duplicates(&self) -> &[Duplicate] {
         &self.duplicates

@@ -33,7 +33,7 @@ use crate::parse::Loaded;
 use crate::project::{self, Paths, ProjectError};
 use serde::Serialize;
 use std::fmt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// How long connecting to the target may take, by default.
@@ -309,37 +309,127 @@ fn declared(paths: &Paths) -> Result<(Loaded, crate::model::Schema), ProjectErro
 /// The version of the declared-schema cache entries (see [`declared_cached`]).
 const DECLARED_CACHE_FORMAT: &str = "verify-declared-v1";
 
+/// The version of the cache entries of the declarations' places ([`Places`]).
+const PLACES_CACHE_FORMAT: &str = "verify-places-v1";
+
+/// Where the declarations are, to locate the differences in the report.
+pub enum Positions {
+    /// `schema/` was loaded by this run: its text and every declaration's position.
+    Loaded(Box<Loaded>),
+    /// The declared schema came from the cache; so do the places of its declarations
+    /// ([`Places`], in `dir` under `key`), read only when there is a difference to locate.
+    Cached {
+        /// The cache directory.
+        dir: PathBuf,
+        /// The key of the places' entry.
+        key: crate::cache::Key,
+    },
+}
+
+impl Positions {
+    /// Whether `schema/` was loaded by this run (rather than taken from the cache).
+    pub fn is_loaded(&self) -> bool {
+        matches!(self, Positions::Loaded(_))
+    }
+}
+
+/// The places of the declarations of `schema/`: each object key's file (by name, in `schema/`)
+/// and byte offset. Cached beside the declared schema, so that a run that finds differences
+/// locates them without parsing `schema/` again (at 1,000 tables that is most of a run's time).
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+pub struct Places {
+    /// The files' names.
+    files: Vec<String>,
+    /// Object key → (index in `files`, byte offset).
+    origins: std::collections::HashMap<String, (usize, usize)>,
+}
+
+impl Places {
+    /// The places of what `loaded` declares.
+    fn of(loaded: &Loaded) -> Places {
+        let files = loaded
+            .sources
+            .iter()
+            .map(|(_, f)| {
+                Path::new(&f.name)
+                    .file_name()
+                    .map_or_else(|| f.name.clone(), |n| n.to_string_lossy().into_owned())
+            })
+            .collect();
+        let origins = loaded
+            .origins
+            .iter()
+            .map(|(key, o)| (key.to_owned(), (o.file.0, o.span.start)))
+            .collect();
+        Places { files, origins }
+    }
+}
+
+/// Locates differences: from a loaded `schema/`, or from cached [`Places`] and the files'
+/// text, each read once when first needed.
+enum Locator {
+    Loaded(Box<Loaded>),
+    Places(Places, std::collections::HashMap<usize, Option<String>>),
+}
+
+impl Locator {
+    /// The file and line of the first of `keys` that was declared.
+    fn locate(&mut self, paths: &Paths, keys: &[String]) -> Option<Location> {
+        match self {
+            Locator::Loaded(loaded) => locate(loaded, paths, keys),
+            Locator::Places(places, texts) => {
+                let &(file, offset) = keys.iter().find_map(|k| places.origins.get(k))?;
+                let name = places.files.get(file)?;
+                let path = paths.schema.join(name);
+                let text = texts
+                    .entry(file)
+                    .or_insert_with(|| std::fs::read_to_string(&path).ok())
+                    .as_deref()?;
+                let (line, _) = crate::sqlscript::line_col(text, offset);
+                Some(Location {
+                    file: shown_path(&path, paths),
+                    line,
+                })
+            }
+        }
+    }
+}
+
 /// [`declared`], from the local cache in `cache_dir` ([`crate::cache`]) when `schema/`'s
-/// `*.toml` files and its lock are byte for byte those of an earlier run; `Loaded` (the
-/// declarations' file positions, for the report) is `None` then, and loaded only when there is
-/// a difference to locate. A cache entry is written only after a successful load, so a schema
-/// that does not load (or validate) never comes from the cache. Without a `cache_dir`, simply
-/// [`declared`].
+/// `*.toml` files and its lock are byte for byte those of an earlier run; the declarations'
+/// places (for the report) are then in the cache too ([`Positions::Cached`]). A cache entry is
+/// written only after a successful load, so a schema that does not load (or validate) never
+/// comes from the cache. Without a `cache_dir`, simply [`declared`].
 pub fn declared_cached(
     paths: &Paths,
     cache_dir: Option<&Path>,
-) -> Result<(Option<Loaded>, crate::model::Schema), ProjectError> {
+) -> Result<(Positions, crate::model::Schema), ProjectError> {
     let Some(dir) = cache_dir else {
         let (loaded, schema) = declared(paths)?;
-        return Ok((Some(loaded), schema));
+        return Ok((Positions::Loaded(Box::new(loaded)), schema));
     };
-    let key = declared_cache_key(paths);
-    if let Some(key) = &key
+    let keys = declared_cache_keys(paths);
+    if let Some((key, places)) = &keys
         && let Some(schema) = crate::cache::read_in(dir, key)
     {
-        return Ok((None, schema));
+        let positions = Positions::Cached {
+            dir: dir.to_owned(),
+            key: places.clone(),
+        };
+        return Ok((positions, schema));
     }
     let (loaded, schema) = declared(paths)?;
-    if let Some(key) = &key {
+    if let Some((key, places)) = &keys {
+        crate::cache::write_in(dir, places, &Places::of(&loaded));
         crate::cache::write_in(dir, key, &schema);
     }
-    Ok((Some(loaded), schema))
+    Ok((Positions::Loaded(Box::new(loaded)), schema))
 }
 
-/// The cache key of the declared schema: the name and bytes of every `*.toml` file of
-/// `schema/` (the files `load_dir` reads) and of the lock; `None` when one cannot be read (the
-/// full load then reports why).
-fn declared_cache_key(paths: &Paths) -> Option<crate::cache::Key> {
+/// The cache keys of the declared schema and of its places: the name and bytes of every
+/// `*.toml` file of `schema/` (the files `load_dir` reads) and of the lock; `None` when one
+/// cannot be read (the full load then reports why).
+fn declared_cache_keys(paths: &Paths) -> Option<(crate::cache::Key, crate::cache::Key)> {
     let mut files: Vec<(String, Vec<u8>)> = Vec::new();
     for entry in std::fs::read_dir(&paths.schema).ok()? {
         let path = entry.ok()?.path();
@@ -355,7 +445,10 @@ fn declared_cache_key(paths: &Paths) -> Option<crate::cache::Key> {
         parts.push(name.as_bytes());
         parts.push(bytes);
     }
-    Some(crate::cache::key(DECLARED_CACHE_FORMAT, parts))
+    Some((
+        crate::cache::key(DECLARED_CACHE_FORMAT, parts.iter().copied()),
+        crate::cache::key(PLACES_CACHE_FORMAT, parts),
+    ))
 }
 
 /// Verifies the database at `url` against the project at `paths`.
@@ -370,16 +463,16 @@ pub async fn verify(
     let cache_dir = options.cache.clone();
     let declared_side = async {
         tokio::task::spawn_blocking(move || -> Result<_, VerifyError> {
-            let (loaded, declared) = declared_cached(&project, cache_dir.as_deref())?;
+            let (positions, declared) = declared_cached(&project, cache_dir.as_deref())?;
             let ignore = IgnoreList::read(&project.schema)?;
-            Ok((loaded, declared, ignore))
+            Ok((positions, declared, ignore))
         })
         .await
         .map_err(|e| VerifyError::Interrupted(e.to_string()))?
     };
     let has_migrations = paths.migrations.is_dir();
     // All at once; the first failure (a broken schema file, an unreachable database) ends all.
-    let ((loaded, declared, ignore), live, history) =
+    let ((positions, declared, ignore), live, history) =
         tokio::try_join!(declared_side, read_live(url, options), async {
             if has_migrations {
                 read_history(url, &paths.migrations).await.map(Some)
@@ -388,14 +481,14 @@ pub async fn verify(
             }
         })?;
     Ok(build_report(
-        loaded, declared, live, history, &ignore, url, paths, options,
+        positions, declared, live, history, &ignore, url, paths, options,
     ))
 }
 
 /// The report from what was read (the part of [`verify`] without I/O).
 #[allow(clippy::too_many_arguments)]
 fn build_report(
-    loaded: Option<Loaded>,
+    positions: Positions,
     mut declared: crate::model::Schema,
     (live, log): (Introspection, Option<Vec<audit::AuditEntry>>),
     history: Option<History>,
@@ -410,18 +503,24 @@ fn build_report(
     ignored.extend(normalize::prune(&mut live_schema, ignore));
     let platform_grants = normalize::supabase_defaults(&declared, &mut live_schema);
     let mut differences = compare(&declared, &live_schema);
-    // The declarations' positions, loaded now when the declared schema came from the cache
-    // (the same bytes loaded before, so this does not fail but for a file changed meanwhile:
-    // the differences are then reported without a position).
-    let loaded = match loaded {
-        Some(l) => Some(l),
-        None if !differences.is_empty() => project::load_schema(paths).ok(),
-        None => None,
+    // The declarations' places: from this run's load of schema/, else from the cache (read
+    // only when there is a difference to locate), else schema/ loaded now (the same bytes
+    // loaded before, so this does not fail but for a file changed meanwhile: the differences
+    // are then reported without a position).
+    let mut locator = match positions {
+        Positions::Loaded(loaded) => Some(Locator::Loaded(loaded)),
+        Positions::Cached { .. } if differences.is_empty() => None,
+        Positions::Cached { dir, key } => match crate::cache::read_in::<Places>(&dir, &key) {
+            Some(places) => Some(Locator::Places(places, Default::default())),
+            None => project::load_schema(paths)
+                .ok()
+                .map(|loaded| Locator::Loaded(Box::new(loaded))),
+        },
     };
     for d in &mut differences {
-        d.location = loaded
-            .as_ref()
-            .and_then(|loaded| locate(loaded, paths, &d.origins));
+        d.location = locator
+            .as_mut()
+            .and_then(|locator| locator.locate(paths, &d.origins));
         if let Some(log) = &log {
             d.audit = audit::entries_for(d, log);
         }
@@ -466,11 +565,17 @@ fn locate(loaded: &Loaded, paths: &Paths, keys: &[String]) -> Option<Location> {
     let origin = keys.iter().find_map(|k| loaded.origins.get(k))?;
     let file = loaded.sources.get(origin.file)?;
     let (line, _) = file.line_col(origin.span.start);
-    let path = Path::new(&file.name);
+    Some(Location {
+        file: shown_path(Path::new(&file.name), paths),
+        line,
+    })
+}
+
+/// A schema file's path as the report shows it: relative to the project root.
+fn shown_path(path: &Path, paths: &Paths) -> String {
     let relative = path.strip_prefix(&paths.root).unwrap_or(path);
     let shown = relative.display().to_string();
-    let shown = shown.strip_prefix("./").unwrap_or(&shown).to_owned();
-    Some(Location { file: shown, line })
+    shown.strip_prefix("./").unwrap_or(&shown).to_owned()
 }
 
 /// `-c default_transaction_read_only=on`, URL-encoded, for the `options` parameter.

@@ -927,6 +927,14 @@ struct Measured {
     verify_read: ToolResult,
     /// verify with an empty cache (parsing and validating `schema/`, reading the catalogs).
     verify_cold: ToolResult,
+    /// verify with both caches filled by the run before, after a column was added to one table
+    /// out of band: the catalogs are read again (their fingerprint changed) and the drift is
+    /// reported, located in `schema/` (the declarations' places come from the cache).
+    verify_changed: ToolResult,
+    /// The table the change went to.
+    changed_table: String,
+    /// The statements the run after the change sends (through the proxy).
+    queries_changed: Option<QueryCount>,
     /// The statements a run sends when the catalogs are unchanged (through the proxy).
     queries_cached: Option<QueryCount>,
     migra: ToolResult,
@@ -938,10 +946,15 @@ struct Measured {
 impl Measured {
     /// The largest peak RSS of the timed verify runs, whichever cache they had.
     fn verify_peak_rss(&self) -> Option<u64> {
-        [&self.verify, &self.verify_read, &self.verify_cold]
-            .iter()
-            .filter_map(|r| r.max_rss())
-            .max()
+        [
+            &self.verify,
+            &self.verify_read,
+            &self.verify_cold,
+            &self.verify_changed,
+        ]
+        .iter()
+        .filter_map(|r| r.max_rss())
+        .max()
     }
 }
 
@@ -1037,6 +1050,45 @@ fn check_clean(tool: Tool, f: &Finished) -> BenchResult<()> {
     }
 }
 
+/// A verify run after `column` was added to a table out of band must report exactly that
+/// column (exit 1).
+fn check_changed(f: &Finished, column: &str) -> BenchResult<()> {
+    let reported = f.stdout.contains(column) && f.stdout.contains("unexpected");
+    if f.code == Some(1) && reported {
+        Ok(())
+    } else {
+        Err(format!(
+            "verify after adding {column} did not report it (exit {:?}):\n{}\n{}",
+            f.code,
+            f.stdout.lines().take(40).collect::<Vec<_>>().join("\n"),
+            f.stderr.lines().take(40).collect::<Vec<_>>().join("\n")
+        ))
+    }
+}
+
+/// The first ordinary table of `public` by name, quoted: where the out-of-band change goes.
+async fn table_to_change(db: &pgkit::TempDb) -> BenchResult<String> {
+    let client = db.connect().await.map_err(err)?;
+    // language=PostgreSQL
+    let row = client
+        .query_one(
+            "SELECT pg_catalog.format('%I.%I', n.nspname, c.relname) FROM pg_catalog.pg_class c \
+             JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+             WHERE n.nspname = 'public' AND c.relkind = 'r' AND c.relname NOT LIKE '\\_sqlx%' \
+             ORDER BY c.relname LIMIT 1",
+            &[],
+        )
+        .await
+        .map_err(err)?;
+    Ok(row.get(0))
+}
+
+/// Runs `sql` on `db` (the out-of-band change, and undoing it).
+async fn execute(db: &pgkit::TempDb, sql: &str) -> BenchResult<()> {
+    let client = db.connect().await.map_err(err)?;
+    client.batch_execute(sql).await.map_err(err)
+}
+
 async fn measure(
     server: &Arc<pgkit::Server>,
     tools: &Tools,
@@ -1127,12 +1179,40 @@ async fn measure(
         );
         queries_cached = Some(count);
     }
+    // And one after a column was added to one table out of band: the drift is reported.
+    let changed_table = table_to_change(&case.db).await?;
+    let mut queries_changed = None;
+    if let Some(cmd) = command(tools, Tool::Verify, &case, &purl, &pcopy) {
+        execute(
+            &case.db,
+            &format!("ALTER TABLE {changed_table} ADD COLUMN bench_drift_0 text"),
+        )
+        .await?;
+        let f = run_blocking(cmd, scratch.clone()).await?;
+        check_changed(&f, "bench_drift_0")?;
+        execute(
+            &case.db,
+            &format!("ALTER TABLE {changed_table} DROP COLUMN bench_drift_0"),
+        )
+        .await?;
+        let count = QueryCount {
+            connections: proxy.take().await,
+        };
+        eprintln!(
+            "bench_verify: {}: Verify, one table changed: sent {} statements ({})",
+            case.label,
+            count.total(),
+            count.breakdown()
+        );
+        queries_changed = Some(count);
+    }
     drop(proxy);
     // The timed rounds, the tools interleaved; each round starts with a verify whose cache is
     // emptied first (cold), then one whose cached introspections are removed (the catalogs are
     // read), then the runs with both caches filled by the run before.
     let mut cold = ToolResult::default();
     let mut read = ToolResult::default();
+    let mut changed = ToolResult::default();
     for round in 0..rounds {
         for (variant, result) in [("cold cache", &mut cold), ("catalogs read", &mut read)] {
             if variant == "cold cache" {
@@ -1175,6 +1255,31 @@ async fn measure(
                 r.runs.push(f);
             }
         }
+        // The caches are those of the unchanged run; a column is added to one table, verify
+        // reports it, and the column is dropped again (the next round starts cold).
+        if let Some(cmd) = command(tools, Tool::Verify, &case, &url, &copy_url) {
+            let column = format!("bench_drift_{}", round + 1);
+            execute(
+                &case.db,
+                &format!("ALTER TABLE {changed_table} ADD COLUMN {column} text"),
+            )
+            .await?;
+            let f = run_blocking(cmd, scratch.clone()).await?;
+            check_changed(&f, &column)?;
+            execute(
+                &case.db,
+                &format!("ALTER TABLE {changed_table} DROP COLUMN {column}"),
+            )
+            .await?;
+            eprintln!(
+                "bench_verify: {}: round {}/{rounds}: Verify (one table changed) {:.3} s, {:?} KiB",
+                case.label,
+                round + 1,
+                f.wall.as_secs_f64(),
+                f.max_rss_kib,
+            );
+            changed.runs.push(f);
+        }
     }
     drop(copy);
     // The declared side alone, once: `codegen sql` loads schema/ and the lock as verify does
@@ -1200,6 +1305,9 @@ async fn measure(
         verify: results.remove("verify").unwrap_or_default(),
         verify_read: read,
         verify_cold: cold,
+        verify_changed: changed,
+        changed_table,
+        queries_changed,
         queries_cached,
         migra: results.remove("migra").unwrap_or_default(),
         pg_dump: results.remove("pg_dump").unwrap_or_default(),
@@ -1439,34 +1547,42 @@ async fn run(args: &Args) -> BenchResult<String> {
          the rounds. Output goes to a file. verify keeps two caches (README, \"Speed\"): the \
          declared schema in canonical form, keyed by the bytes of `schema/`, and what it read \
          of a database, keyed by the fingerprint of the database's catalogs (read by one \
-         query per session in the snapshot the catalogs would be read in). Three runs of \
+         query per session in the snapshot the catalogs would be read in). Four runs of \
          verify per round: \
          \"cold cache\" first, after emptying the cache (parsing and validating `schema/`, \
          applying the lock, reading the catalogs), as on a fresh CI runner; \"catalogs read\" \
          second, after removing the cached introspections only, as when the database changed \
          since the last run (a migration applied, or drift); then \"unchanged database\", \
          both caches filled by the run before, as in a scheduled drift check of a database \
-         nobody touched, from a CI that keeps `~/.cache`.\n"
+         nobody touched, from a CI that keeps `~/.cache`; last, after migra and pg_dump, \
+         \"one table changed\": a column added out of band to one table (`ALTER TABLE … ADD \
+         COLUMN bench_drift_N text`; verify must exit 1 reporting it; the column is dropped \
+         again after the run), the caches those of the unchanged run: the catalogs are read \
+         again and the difference is located in `schema/`, as in the CI run that catches a \
+         drift.\n"
     );
     let _ = writeln!(
         o,
-        "| schema | verify, unchanged database (s) | verify, catalogs read (s) | verify, cold cache (s) | queries (catalogs read / unchanged) | verify peak RSS (unchanged / catalogs read / cold) | migra (s) | pg_dump --schema-only (s) |"
+        "| schema | verify, unchanged database (s) | verify, one table changed (s) | verify, catalogs read (s) | verify, cold cache (s) | queries (catalogs read / unchanged / one table changed) | verify peak RSS (unchanged / changed / catalogs read / cold) | migra (s) | pg_dump --schema-only (s) |"
     );
-    let _ = writeln!(o, "|---|---:|---:|---:|---:|---:|---:|---:|");
+    let _ = writeln!(o, "|---|---:|---:|---:|---:|---:|---:|---:|---:|");
     for m in &measured {
         let skipped = |r: &ToolResult| r.skipped.clone().unwrap_or_else(|| secs(r.median_wall()));
         let count =
             |q: Option<&QueryCount>| q.map_or_else(|| "–".to_owned(), |q| q.total().to_string());
         let _ = writeln!(
             o,
-            "| {} | {} | {} | {} | {} / {} | {} / {} / {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} / {} / {} | {} / {} / {} / {} | {} | {} |",
             m.case.label,
             secs(m.verify.median_wall()),
+            secs(m.verify_changed.median_wall()),
             secs(m.verify_read.median_wall()),
             secs(m.verify_cold.median_wall()),
             count(m.verify.queries.as_ref()),
             count(m.queries_cached.as_ref()),
+            count(m.queries_changed.as_ref()),
             mib(m.verify.max_rss()),
+            mib(m.verify_changed.max_rss()),
             mib(m.verify_read.max_rss()),
             mib(m.verify_cold.max_rss()),
             skipped(&m.migra),
@@ -1488,12 +1604,16 @@ async fn run(args: &Args) -> BenchResult<String> {
             if let Some(v) = m.verify.median_wall() {
                 let read = m.verify_read.median_wall().unwrap_or_default();
                 let cold = m.verify_cold.median_wall().unwrap_or_default();
+                let changed = m.verify_changed.median_wall().unwrap_or_default();
                 let _ = writeln!(
                     o,
                     "- ≤ 0.15 s at 1,000 tables: {:.3} s on an unchanged database, {}; {:.3} s \
+                     after one table changed, {}; {:.3} s \
                      when the catalogs are read, {}; {:.3} s with an empty cache, {}.",
                     v.as_secs_f64(),
                     verdict(v <= Duration::from_millis(150)),
+                    changed.as_secs_f64(),
+                    verdict(changed <= Duration::from_millis(150)),
                     read.as_secs_f64(),
                     verdict(read <= Duration::from_millis(150)),
                     cold.as_secs_f64(),
@@ -1505,11 +1625,13 @@ async fn run(args: &Args) -> BenchResult<String> {
                         let _ = writeln!(
                             o,
                             "- Ten times faster than migra at 1,000 tables: migra {:.3} s; \
-                             {:.1}× verify on an unchanged database, {}; {:.1}× verify reading \
-                             the catalogs, {}.",
+                             {:.1}× verify on an unchanged database, {}; {:.1}× verify after \
+                             one table changed, {}; {:.1}× verify reading the catalogs, {}.",
                             mg.as_secs_f64(),
                             ratio(v),
                             verdict(ratio(v) >= 10.0),
+                            ratio(changed),
+                            verdict(ratio(changed) >= 10.0),
                             ratio(read),
                             verdict(ratio(read) >= 10.0),
                         );
@@ -1533,12 +1655,16 @@ async fn run(args: &Args) -> BenchResult<String> {
             if let Some(v) = m.verify.median_wall() {
                 let read = m.verify_read.median_wall().unwrap_or_default();
                 let cold = m.verify_cold.median_wall().unwrap_or_default();
+                let changed = m.verify_changed.median_wall().unwrap_or_default();
                 let _ = writeln!(
                     o,
                     "- ≤ 1 s at 10,000 tables: {:.3} s on an unchanged database, {}; {:.3} s \
+                     after one table changed, {}; {:.3} s \
                      when the catalogs are read, {}; {:.3} s with an empty cache, {}.",
                     v.as_secs_f64(),
                     verdict(v <= Duration::from_secs(1)),
+                    changed.as_secs_f64(),
+                    verdict(changed <= Duration::from_secs(1)),
                     read.as_secs_f64(),
                     verdict(read <= Duration::from_secs(1)),
                     cold.as_secs_f64(),
@@ -1655,6 +1781,7 @@ async fn run(args: &Args) -> BenchResult<String> {
         for (variant, q) in [
             ("catalogs read", m.verify.queries.as_ref()),
             ("unchanged database", m.queries_cached.as_ref()),
+            ("one table changed", m.queries_changed.as_ref()),
         ] {
             if let Some(q) = q {
                 let _ = writeln!(
@@ -1668,6 +1795,13 @@ async fn run(args: &Args) -> BenchResult<String> {
                 );
             }
         }
+    }
+    for m in &measured {
+        let _ = writeln!(
+            o,
+            "- {}, one table changed: the column was added to `{}`.",
+            m.case.label, m.changed_table
+        );
     }
     let _ = writeln!(o);
     let _ = writeln!(

@@ -1,27 +1,29 @@
 -- For each table, view and foreign table, by name: how many catalog rows describe it (its pg_class
 -- row and its indexes', columns, defaults, constraints, indexes, triggers, policies, rules and the
 -- comments on all of them) and an XOR of a 64-bit hash of each row version's identity (ctid,
--- xmin). Any change to the relation writes one of those rows, or removes one: two readings that
--- agree mean nothing was done to it in between (fingerprint.rs does the same per catalog).
-WITH owned (relation, ctid, xmin) AS (
-    SELECT COALESCE(i.indrelid, c.oid), c.ctid, c.xmin
+-- xmin) and of its catalog's number (so that rows of two catalogs written by one transaction at
+-- the same place do not cancel out). Any change to the relation writes one of those rows, or
+-- removes one: two readings that agree mean nothing was done to it in between (fingerprint.rs
+-- does the same per catalog, and per relation for the cache of introspections).
+WITH owned (relation, ctid, xmin, catalog) AS (
+    SELECT COALESCE(i.indrelid, c.oid), c.ctid, c.xmin, 1
     FROM pg_catalog.pg_class c
     LEFT JOIN pg_catalog.pg_index i ON i.indexrelid = c.oid
   UNION ALL
-    SELECT a.attrelid, a.ctid, a.xmin FROM pg_catalog.pg_attribute a
+    SELECT a.attrelid, a.ctid, a.xmin, 2 FROM pg_catalog.pg_attribute a
   UNION ALL
-    SELECT ad.adrelid, ad.ctid, ad.xmin FROM pg_catalog.pg_attrdef ad
+    SELECT ad.adrelid, ad.ctid, ad.xmin, 3 FROM pg_catalog.pg_attrdef ad
   UNION ALL
-    SELECT con.conrelid, con.ctid, con.xmin FROM pg_catalog.pg_constraint con
+    SELECT con.conrelid, con.ctid, con.xmin, 4 FROM pg_catalog.pg_constraint con
     WHERE con.conrelid <> 0
   UNION ALL
-    SELECT i.indrelid, i.ctid, i.xmin FROM pg_catalog.pg_index i
+    SELECT i.indrelid, i.ctid, i.xmin, 5 FROM pg_catalog.pg_index i
   UNION ALL
-    SELECT t.tgrelid, t.ctid, t.xmin FROM pg_catalog.pg_trigger t
+    SELECT t.tgrelid, t.ctid, t.xmin, 6 FROM pg_catalog.pg_trigger t
   UNION ALL
-    SELECT p.polrelid, p.ctid, p.xmin FROM pg_catalog.pg_policy p
+    SELECT p.polrelid, p.ctid, p.xmin, 7 FROM pg_catalog.pg_policy p
   UNION ALL
-    SELECT r.ev_class, r.ctid, r.xmin FROM pg_catalog.pg_rewrite r
+    SELECT r.ev_class, r.ctid, r.xmin, 8 FROM pg_catalog.pg_rewrite r
   UNION ALL
     SELECT CASE d.classoid
                WHEN 'pg_catalog.pg_class'::pg_catalog.regclass
@@ -35,7 +37,7 @@ WITH owned (relation, ctid, xmin) AS (
                WHEN 'pg_catalog.pg_policy'::pg_catalog.regclass
                    THEN (SELECT p.polrelid FROM pg_catalog.pg_policy p WHERE p.oid = d.objoid)
            END,
-           d.ctid, d.xmin
+           d.ctid, d.xmin, 9
     FROM pg_catalog.pg_description d
     WHERE d.classoid IN ('pg_catalog.pg_class'::pg_catalog.regclass,
                          'pg_catalog.pg_constraint'::pg_catalog.regclass,
@@ -45,7 +47,8 @@ WITH owned (relation, ctid, xmin) AS (
 SELECT n.nspname::pg_catalog.text AS schema,
        c.relname::pg_catalog.text AS name,
        pg_catalog.count(*) AS row_count,
-       pg_catalog.bit_xor(pg_catalog.hashtidextended(o.ctid, o.xmin::pg_catalog.text::pg_catalog.int8))
+       pg_catalog.bit_xor(pg_catalog.hashtidextended(o.ctid, o.xmin::pg_catalog.text::pg_catalog.int8
+                                                   + o.catalog::pg_catalog.int8 * 4294967296))
            AS hash
 FROM owned o
 JOIN pg_catalog.pg_class c ON c.oid = o.relation
