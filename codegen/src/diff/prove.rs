@@ -858,7 +858,8 @@ impl ProofDb {
         if let Some(hit) = crate::cache::read_in(&self.cache_dir, &key) {
             return Ok((hit, true));
         }
-        let read = crate::introspect::fingerprint::relation_fingerprints(&self.second).await?;
+        let read =
+            crate::introspect::fingerprint::relation_fingerprints(&self.second, None).await?;
         crate::cache::write_in(&self.cache_dir, &key, &read);
         Ok((read, false))
     }
@@ -881,8 +882,11 @@ impl ProofDb {
             }
             Some(reach) => {
                 // The seeds, and every relation the plans changed.
-                let now =
-                    crate::introspect::fingerprint::relation_fingerprints(&self.client).await?;
+                let now = crate::introspect::fingerprint::relation_fingerprints(
+                    &self.client,
+                    Some(&self.second),
+                )
+                .await?;
                 let mut seeds = reach.seeds.clone();
                 seeds.extend(
                     now.iter()

@@ -217,3 +217,25 @@ async fn introspection_is_cached_by_the_catalogs_fingerprint() {
     assert!(!changed.from_cache);
     assert_ne!(changed.schema, plain.schema);
 }
+
+/// The per-relation fingerprints read in two halves on two sessions are those read whole on
+/// one, on a schema that uses every field of the model.
+#[tokio::test]
+async fn relation_fingerprints_read_in_halves_are_those_read_whole() {
+    let server = pgkit::Server::shared().await.unwrap();
+    let db = server.create_database("touched_halves").await.unwrap();
+    db.apply_bootstrap().await.unwrap();
+    let client = db.connect().await.unwrap();
+    for st in crate::sqlscript::split(&render_schema(&every_field_schema())).unwrap() {
+        client.batch_execute(&st.text).await.unwrap();
+    }
+    let second = db.connect().await.unwrap();
+    let whole = fingerprint::relation_fingerprints(&client, None)
+        .await
+        .unwrap();
+    let halves = fingerprint::relation_fingerprints(&client, Some(&second))
+        .await
+        .unwrap();
+    assert!(whole.len() > 3);
+    assert_eq!(halves, whole);
+}

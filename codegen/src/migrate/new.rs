@@ -336,6 +336,10 @@ pub async fn prove_up_and_down(
     };
     let planning = Instant::now();
     let mut downs: Vec<Plan> = Vec::with_capacity(chunks.len());
+    // The first step's down is run last and, but for an index build, diffs the whole schema
+    // (the other steps of a big plan are mostly index builds, a diff of one relation each): it
+    // is planned on a thread of its own while the later steps' downs run.
+    let mut first_planning = None;
     for (k, chunk) in chunks.iter().enumerate() {
         // An index build changes one table (or materialized view): its down plan is the
         // differ's on that relation alone (the rest is the same on both sides), which is
@@ -356,9 +360,18 @@ pub async fn prove_up_and_down(
         } else {
             declared.clone()
         };
+        if k == 0 && many {
+            let (before, plain) = (from.clone(), plain.clone());
+            first_planning = Some(tokio::task::spawn_blocking(move || {
+                diff_down(&before, &after, &plain)
+            }));
+            downs.push(Plan::default());
+            continue;
+        }
         downs.push(diff_down(&before(k), &after, &plain));
     }
     let plan_downs = planning.elapsed();
+    let first_down = std::cell::OnceCell::new();
     // The downs run from the last step back. The downs of a run of index builds that only drop
     // their indexes are not read back when a step precedes the run: the state after them is
     // the state before the run (nothing but those indexes differs), so they are proven with the
@@ -384,7 +397,21 @@ pub async fn prove_up_and_down(
         };
         let mut only_drops = in_run(last);
         for k in (first..=last).rev() {
-            if let Some(down) = downs.get(k) {
+            if k == 0
+                && let Some(planning) = first_planning.take()
+            {
+                let plan = planning.await.map_err(|e| {
+                    NewError::Proof(crate::diff::prove::ProofError::Interrupted(format!(
+                        "planning the first step's down migration stopped: {e}"
+                    )))
+                })?;
+                let _ = first_down.set(plan);
+            }
+            let down = match first_down.get() {
+                Some(plan) if k == 0 => Some(plan),
+                _ => downs.get(k),
+            };
+            if let Some(down) = down {
                 db.run(down).await.map_err(failed(k, k))?;
                 pending.push(down);
                 only_drops &= chunks
@@ -409,6 +436,9 @@ pub async fn prove_up_and_down(
     // the 1,000-table benchmark).
     db.discard();
     std::thread::spawn(move || drop(states));
+    if let (Some(plan), Some(slot)) = (first_down.into_inner(), downs.first_mut()) {
+        *slot = plan;
+    }
     Ok(ProvenPlan {
         downs,
         timings,

@@ -64,6 +64,8 @@ WHERE c.relnamespace = ANY ($1::pg_catalog.oid[])
   AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
   -- Only these tables, views and foreign tables ($2, sequences all the same); NULL: all of them.
   AND ($2::pg_catalog.oid[] IS NULL OR c.relkind = 'S' OR c.oid = ANY ($2::pg_catalog.oid[]))
+  -- An identity column's sequence is part of the column (columns.sql reads its options).
+  AND sd.deptype IS DISTINCT FROM 'i'
   AND NOT EXISTS (SELECT FROM pg_catalog.pg_depend e
                   WHERE e.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
                     AND e.objid = c.oid AND e.deptype = 'e')
