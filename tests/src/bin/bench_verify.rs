@@ -1691,7 +1691,7 @@ async fn run(args: &Args) -> BenchResult<String> {
         let _ = writeln!(
             o,
             "- Memory growing no faster than the schema: from {} to {} tables the largest peak RSS \
-             of the three kinds of verify run grows \
+             of the four kinds of verify run grows \
              {rss_ratio:.2}× ({} → {}), the declared objects {obj_ratio:.2}× ({} → {}) and the \
              schema files {bytes_ratio:.2}× ({} → {}): {}.",
             thousands(small.case.tables),
