@@ -14,7 +14,9 @@
 //!   new row version with the changing transaction's id at a new place, so it changes the
 //!   identity of the set. The in-place updates PostgreSQL makes without a new version (`VACUUM`
 //!   and `ANALYZE` statistics such as `reltuples`, `relfrozenxid`) touch no column introspection
-//!   reads, and do not change the fingerprint either.
+//!   reads, and do not change the fingerprint either. Rows of temporary objects (temporary
+//!   schemas, their relations, and what belongs to those) are left out: any session may make
+//!   them at any time, and introspection never reads them ([`not_temporary`]).
 //! - Of the catalogs shared by all databases, only what concerns this one: its own
 //!   `pg_database` row, the role settings that apply to it, and the roles (by content, through
 //!   `pg_roles`: `pg_authid` is not readable by every role), role memberships, tablespaces,
@@ -164,6 +166,8 @@ const SECOND_LANE: &[&str] = &[
     "pg_sequence",
     "pg_rewrite",
     "pg_init_privs",
+    "pg_constraint",
+    "pg_type",
 ];
 
 /// Every part, by name: one `SELECT` of one `(part, value)` row each.
@@ -237,7 +241,10 @@ fn parts() -> Vec<(String, String)> {
     for table in CATALOGS {
         parts.push((
             (*table).to_owned(),
-            format!("SELECT '{table}', (SELECT {})", row_versions(table, "")),
+            format!(
+                "SELECT '{table}', (SELECT {})",
+                row_versions(table, not_temporary(table))
+            ),
         ));
     }
     for table in SHARED_CATALOGS {
@@ -254,12 +261,75 @@ fn parts() -> Vec<(String, String)> {
 
 /// The query of the parts for which `keep(part)` holds: one row per part.
 fn sql(keep: impl Fn(&str) -> bool) -> String {
-    parts()
+    let selects = parts()
         .into_iter()
         .filter(|(name, _)| keep(name))
         .map(|(_, select)| select)
         .collect::<Vec<_>>()
-        .join("\nUNION ALL\n")
+        .join("\nUNION ALL\n");
+    format!("WITH {TEMPORARY}\n{selects}")
+}
+
+/// The temporary schemas (`pg_temp_N`, `pg_toast_temp_N`), their relations, and every object
+/// that belongs to one of those (by catalog and oid), for [`not_temporary`]. Unreferenced,
+/// a `WITH` query is never run; when no session has a temporary table these sets are empty.
+// language=PostgreSQL
+const TEMPORARY: &str = "temp_ns AS (
+    SELECT n.oid FROM pg_catalog.pg_namespace n WHERE n.nspname ~ '^pg_(toast_)?temp_'
+),
+temp_rel AS (
+    SELECT c.oid FROM pg_catalog.pg_class c WHERE c.relnamespace IN (SELECT oid FROM temp_ns)
+),
+temp_obj (classid, objid) AS (
+    SELECT 'pg_catalog.pg_class'::pg_catalog.regclass::pg_catalog.oid, oid FROM temp_rel
+  UNION ALL
+    SELECT 'pg_catalog.pg_type'::pg_catalog.regclass::pg_catalog.oid, t.oid FROM pg_catalog.pg_type t
+    WHERE t.typnamespace IN (SELECT oid FROM temp_ns)
+  UNION ALL
+    SELECT 'pg_catalog.pg_attrdef'::pg_catalog.regclass::pg_catalog.oid, d.oid
+    FROM pg_catalog.pg_attrdef d WHERE d.adrelid IN (SELECT oid FROM temp_rel)
+  UNION ALL
+    SELECT 'pg_catalog.pg_constraint'::pg_catalog.regclass::pg_catalog.oid, k.oid
+    FROM pg_catalog.pg_constraint k WHERE k.connamespace IN (SELECT oid FROM temp_ns)
+  UNION ALL
+    SELECT 'pg_catalog.pg_trigger'::pg_catalog.regclass::pg_catalog.oid, g.oid
+    FROM pg_catalog.pg_trigger g WHERE g.tgrelid IN (SELECT oid FROM temp_rel)
+  UNION ALL
+    SELECT 'pg_catalog.pg_policy'::pg_catalog.regclass::pg_catalog.oid, p.oid
+    FROM pg_catalog.pg_policy p WHERE p.polrelid IN (SELECT oid FROM temp_rel)
+  UNION ALL
+    SELECT 'pg_catalog.pg_rewrite'::pg_catalog.regclass::pg_catalog.oid, r.oid
+    FROM pg_catalog.pg_rewrite r WHERE r.ev_class IN (SELECT oid FROM temp_rel)
+)";
+
+/// The condition on the rows of `table` (alias `x`) that leaves out those of temporary objects
+/// ([`TEMPORARY`]): sessions make and drop temporary tables at any time (an application's own
+/// sessions on a staging database, say), introspection never reads them, and nothing that is
+/// not temporary can depend on one without rows of its own changing (a permanent view on a
+/// temporary table is refused; a foreign key to a permanent table adds triggers to that
+/// table, which count). Empty for the catalogs that hold nothing temporary.
+fn not_temporary(table: &str) -> &'static str {
+    match table {
+        "pg_namespace" => "x.oid NOT IN (SELECT oid FROM temp_ns)",
+        "pg_class" => "x.relnamespace NOT IN (SELECT oid FROM temp_ns)",
+        "pg_type" => "x.typnamespace NOT IN (SELECT oid FROM temp_ns)",
+        "pg_constraint" => "x.connamespace NOT IN (SELECT oid FROM temp_ns)",
+        "pg_attribute" => "x.attrelid NOT IN (SELECT oid FROM temp_rel)",
+        "pg_attrdef" => "x.adrelid NOT IN (SELECT oid FROM temp_rel)",
+        "pg_index" => "x.indrelid NOT IN (SELECT oid FROM temp_rel)",
+        "pg_trigger" => "x.tgrelid NOT IN (SELECT oid FROM temp_rel)",
+        "pg_policy" => "x.polrelid NOT IN (SELECT oid FROM temp_rel)",
+        "pg_rewrite" => "x.ev_class NOT IN (SELECT oid FROM temp_rel)",
+        "pg_inherits" => "x.inhrelid NOT IN (SELECT oid FROM temp_rel)",
+        "pg_sequence" => "x.seqrelid NOT IN (SELECT oid FROM temp_rel)",
+        "pg_statistic_ext" => "x.stxrelid NOT IN (SELECT oid FROM temp_rel)",
+        "pg_partitioned_table" => "x.partrelid NOT IN (SELECT oid FROM temp_rel)",
+        "pg_depend" => "(x.classid, x.objid) NOT IN (SELECT classid, objid FROM temp_obj)",
+        "pg_description" | "pg_seclabel" => {
+            "(x.classoid, x.objoid) NOT IN (SELECT classid, objid FROM temp_obj)"
+        }
+        _ => "",
+    }
 }
 
 /// Reads the fingerprint of the catalog state `client` sees: in the snapshot of the

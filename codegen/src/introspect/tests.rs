@@ -239,3 +239,45 @@ async fn relation_fingerprints_read_in_halves_are_those_read_whole() {
     assert!(whole.len() > 3);
     assert_eq!(halves, whole);
 }
+
+/// Temporary tables of other sessions (with their indexes, identity sequences, defaults,
+/// constraints, comments, row types and views) leave the catalog fingerprint as it was, so a
+/// database whose application uses them is still taken from the cache; a permanent table
+/// changes it.
+#[tokio::test]
+async fn temporary_objects_do_not_change_the_fingerprint() {
+    let server = pgkit::Server::shared().await.unwrap();
+    let db = server.create_database("fingerprint_temp").await.unwrap();
+    let client = db.connect().await.unwrap();
+    client
+        .batch_execute("CREATE TABLE public.kept (id int PRIMARY KEY, name text)")
+        .await
+        .unwrap();
+    let own = |mut fp: fingerprint::Fingerprint| {
+        fp.parts.retain(|(part, _)| !part.starts_with("shared:"));
+        fp
+    };
+    let before = own(fingerprint::read(&client).await.unwrap());
+    let other = db.connect().await.unwrap();
+    other
+        .batch_execute(
+            "CREATE TEMP TABLE scratch (
+                 id int GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                 body text DEFAULT 'x' CHECK (body <> ''),
+                 n int UNIQUE
+             );
+             CREATE INDEX ON scratch (body);
+             COMMENT ON TABLE scratch IS 'temporary';
+             COMMENT ON COLUMN scratch.body IS 'text';
+             CREATE TEMP VIEW scratch_view AS SELECT id, body FROM scratch;",
+        )
+        .await
+        .unwrap();
+    assert_eq!(own(fingerprint::read(&client).await.unwrap()), before);
+    drop(other);
+    client
+        .batch_execute("CREATE TABLE public.added (id int)")
+        .await
+        .unwrap();
+    assert_ne!(own(fingerprint::read(&client).await.unwrap()), before);
+}
