@@ -16,7 +16,7 @@
 //!   and `ANALYZE` statistics such as `reltuples`, `relfrozenxid`) touch no column introspection
 //!   reads, and do not change the fingerprint either. Rows of temporary objects (temporary
 //!   schemas, their relations, and what belongs to those) are left out: any session may make
-//!   them at any time, and introspection never reads them ([`not_temporary`]).
+//!   them at any time, and introspection never reads them (`not_temporary`).
 //! - Of the catalogs shared by all databases, only what concerns this one: its own
 //!   `pg_database` row, the role settings that apply to it, and the roles (by content, through
 //!   `pg_roles`: `pg_authid` is not readable by every role), role memberships, tablespaces,
