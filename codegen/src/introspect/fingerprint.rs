@@ -243,7 +243,7 @@ fn parts() -> Vec<(String, String)> {
             (*table).to_owned(),
             format!(
                 "SELECT '{table}', (SELECT {})",
-                row_versions(table, not_temporary(table))
+                row_versions(table, &not_temporary(table))
             ),
         ));
     }
@@ -308,27 +308,32 @@ temp_obj (classid, objid) AS (
 /// not temporary can depend on one without rows of its own changing (a permanent view on a
 /// temporary table is refused; a foreign key to a permanent table adds triggers to that
 /// table, which count). Empty for the catalogs that hold nothing temporary.
-fn not_temporary(table: &str) -> &'static str {
+fn not_temporary(table: &str) -> String {
+    let rows_of = |condition: &str| {
+        // Evaluated once (an uncorrelated sub-select): with no temporary relation, which is
+        // the usual case, no row is looked up.
+        format!("(NOT EXISTS (SELECT FROM temp_rel) OR {condition})")
+    };
     match table {
-        "pg_namespace" => "x.oid NOT IN (SELECT oid FROM temp_ns)",
-        "pg_class" => "x.relnamespace NOT IN (SELECT oid FROM temp_ns)",
-        "pg_type" => "x.typnamespace NOT IN (SELECT oid FROM temp_ns)",
-        "pg_constraint" => "x.connamespace NOT IN (SELECT oid FROM temp_ns)",
-        "pg_attribute" => "x.attrelid NOT IN (SELECT oid FROM temp_rel)",
-        "pg_attrdef" => "x.adrelid NOT IN (SELECT oid FROM temp_rel)",
-        "pg_index" => "x.indrelid NOT IN (SELECT oid FROM temp_rel)",
-        "pg_trigger" => "x.tgrelid NOT IN (SELECT oid FROM temp_rel)",
-        "pg_policy" => "x.polrelid NOT IN (SELECT oid FROM temp_rel)",
-        "pg_rewrite" => "x.ev_class NOT IN (SELECT oid FROM temp_rel)",
-        "pg_inherits" => "x.inhrelid NOT IN (SELECT oid FROM temp_rel)",
-        "pg_sequence" => "x.seqrelid NOT IN (SELECT oid FROM temp_rel)",
-        "pg_statistic_ext" => "x.stxrelid NOT IN (SELECT oid FROM temp_rel)",
-        "pg_partitioned_table" => "x.partrelid NOT IN (SELECT oid FROM temp_rel)",
-        "pg_depend" => "(x.classid, x.objid) NOT IN (SELECT classid, objid FROM temp_obj)",
+        "pg_namespace" => "x.oid NOT IN (SELECT oid FROM temp_ns)".to_owned(),
+        "pg_class" => rows_of("x.relnamespace NOT IN (SELECT oid FROM temp_ns)"),
+        "pg_type" => rows_of("x.typnamespace NOT IN (SELECT oid FROM temp_ns)"),
+        "pg_constraint" => rows_of("x.connamespace NOT IN (SELECT oid FROM temp_ns)"),
+        "pg_attribute" => rows_of("x.attrelid NOT IN (SELECT oid FROM temp_rel)"),
+        "pg_attrdef" => rows_of("x.adrelid NOT IN (SELECT oid FROM temp_rel)"),
+        "pg_index" => rows_of("x.indrelid NOT IN (SELECT oid FROM temp_rel)"),
+        "pg_trigger" => rows_of("x.tgrelid NOT IN (SELECT oid FROM temp_rel)"),
+        "pg_policy" => rows_of("x.polrelid NOT IN (SELECT oid FROM temp_rel)"),
+        "pg_rewrite" => rows_of("x.ev_class NOT IN (SELECT oid FROM temp_rel)"),
+        "pg_inherits" => rows_of("x.inhrelid NOT IN (SELECT oid FROM temp_rel)"),
+        "pg_sequence" => rows_of("x.seqrelid NOT IN (SELECT oid FROM temp_rel)"),
+        "pg_statistic_ext" => rows_of("x.stxrelid NOT IN (SELECT oid FROM temp_rel)"),
+        "pg_partitioned_table" => rows_of("x.partrelid NOT IN (SELECT oid FROM temp_rel)"),
+        "pg_depend" => rows_of("(x.classid, x.objid) NOT IN (SELECT classid, objid FROM temp_obj)"),
         "pg_description" | "pg_seclabel" => {
-            "(x.classoid, x.objoid) NOT IN (SELECT classid, objid FROM temp_obj)"
+            rows_of("(x.classoid, x.objoid) NOT IN (SELECT classid, objid FROM temp_obj)")
         }
-        _ => "",
+        _ => String::new(),
     }
 }
 
