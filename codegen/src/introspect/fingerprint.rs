@@ -166,8 +166,6 @@ const SECOND_LANE: &[&str] = &[
     "pg_sequence",
     "pg_rewrite",
     "pg_init_privs",
-    "pg_constraint",
-    "pg_type",
 ];
 
 /// Every part, by name: one `SELECT` of one `(part, value)` row each.
