@@ -365,18 +365,19 @@ pub async fn prove_up_and_down(
             first_planning = Some(tokio::task::spawn_blocking(move || {
                 diff_down(&before, &after, &plain)
             }));
+            // Filled in before it runs.
             downs.push(Plan::default());
             continue;
         }
         downs.push(diff_down(&before(k), &after, &plain));
     }
     let plan_downs = planning.elapsed();
-    let first_down = std::cell::OnceCell::new();
     // The downs run from the last step back. The downs of a run of index builds that only drop
     // their indexes are not read back when a step precedes the run: the state after them is
     // the state before the run (nothing but those indexes differs), so they are proven with the
     // down of that step, by one introspection after it. Any other down is read back at once.
-    let mut pending: Vec<&Plan> = Vec::new();
+    // Steps whose downs ran and are not read back yet, by index into `downs`.
+    let mut pending: Vec<usize> = Vec::new();
     let mut pending_last: Option<usize> = None;
     let mut end = chunks.len();
     while end > 0 {
@@ -405,15 +406,13 @@ pub async fn prove_up_and_down(
                         "planning the first step's down migration stopped: {e}"
                     )))
                 })?;
-                let _ = first_down.set(plan);
+                if let Some(slot) = downs.first_mut() {
+                    *slot = plan;
+                }
             }
-            let down = match first_down.get() {
-                Some(plan) if k == 0 => Some(plan),
-                _ => downs.get(k),
-            };
-            if let Some(down) = down {
+            if let Some(down) = downs.get(k) {
                 db.run(down).await.map_err(failed(k, k))?;
-                pending.push(down);
+                pending.push(k);
                 only_drops &= chunks
                     .get(k)
                     .and_then(concurrent_index)
@@ -422,7 +421,8 @@ pub async fn prove_up_and_down(
         }
         let top = *pending_last.get_or_insert(last);
         if !(only_drops && first > 0) {
-            db.verify(&pending, &before(first))
+            let ran: Vec<&Plan> = pending.iter().filter_map(|&k| downs.get(k)).collect();
+            db.verify(&ran, &before(first))
                 .await
                 .map_err(failed(first, top))?;
             pending.clear();
@@ -436,9 +436,6 @@ pub async fn prove_up_and_down(
     // the 1,000-table benchmark).
     db.discard();
     std::thread::spawn(move || drop(states));
-    if let (Some(plan), Some(slot)) = (first_down.into_inner(), downs.first_mut()) {
-        *slot = plan;
-    }
     Ok(ProvenPlan {
         downs,
         timings,
