@@ -4,19 +4,32 @@
 //! model must never be read by this one; and most entries hold what introspection read (the
 //! migrations' states, live databases), which a build that reads catalogs differently must not
 //! take for its own.
+//!
+//! Also fingerprints the SQL renderer (`src/render/`): a proof's template database is named by
+//! the start state's model rather than by the script rendered from it (`src/diff/prove.rs`),
+//! so a build that renders a model differently must name its templates differently.
 
 use std::fs;
 use std::path::Path;
 
 fn main() -> std::io::Result<()> {
+    let model = fingerprint(&["src/model", "src/introspect"])?;
+    println!("cargo:rustc-env=CODEGEN_MODEL_FINGERPRINT={model}");
+    let render = fingerprint(&["src/render"])?;
+    println!("cargo:rustc-env=CODEGEN_RENDER_FINGERPRINT={render}");
+    Ok(())
+}
+
+/// FNV-1a, 64 bits, over the path and bytes of every file under `dirs`, in hex.
+fn fingerprint(dirs: &[&str]) -> std::io::Result<String> {
     let mut files = Vec::new();
-    for dir in ["src/model", "src/introspect"] {
+    for dir in dirs {
         let dir = Path::new(dir);
         println!("cargo:rerun-if-changed={}", dir.display());
         collect(dir, &mut files)?;
     }
     files.sort();
-    // FNV-1a, 64 bits, over each file's path and bytes (length-prefixed).
+    // Each file's path and bytes, length-prefixed.
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
     let mut add = |bytes: &[u8]| {
         for b in (bytes.len() as u64).to_le_bytes().iter().chain(bytes) {
@@ -28,8 +41,7 @@ fn main() -> std::io::Result<()> {
         add(path.to_string_lossy().as_bytes());
         add(&fs::read(path)?);
     }
-    println!("cargo:rustc-env=CODEGEN_MODEL_FINGERPRINT={hash:016x}");
-    Ok(())
+    Ok(format!("{hash:016x}"))
 }
 
 /// Every file under `dir`, recursively.
