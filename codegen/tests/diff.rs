@@ -289,6 +289,40 @@ async fn proof_catches_a_wrong_plan() {
         matches!(&err, ProofError::Statement { index: 2, object, .. } if object.contains("avatar_url")),
         "{err}"
     );
+    // The statements of a transaction are sent at once: a failing one in the middle is named
+    // with its own error, not the "transaction is aborted" of the statements after it.
+    let to = state(
+        &server,
+        "ALTER TABLE public.users ADD COLUMN avatar_url text; \
+         ALTER TABLE public.users ADD COLUMN bio text; \
+         ALTER TABLE public.users ADD COLUMN pronouns text;",
+    )
+    .await;
+    let mut plan = diff(&from, &to, &DiffOptions::default());
+    assert_eq!(plan.steps.len(), 4, "{plan:?}");
+    let bio = plan
+        .steps
+        .iter()
+        .position(|s| s.sql.contains(" bio "))
+        .expect("the bio column's statement");
+    assert!(bio < 3, "{plan:?}");
+    plan.steps[bio].sql = "ALTER TABLE public.users ADD COLUMN bio no_such_type;".into();
+    let err = prove(&server, &from, &plan, &to, &Filter::default(), true)
+        .await
+        .unwrap_err();
+    match &err {
+        ProofError::Statement {
+            index,
+            object,
+            message,
+            ..
+        } => {
+            assert_eq!(*index, bio + 1, "{err}");
+            assert!(object.contains("bio"), "{err}");
+            assert!(message.contains("no_such_type"), "{err}");
+        }
+        other => panic!("{other}"),
+    }
 }
 
 #[tokio::test]

@@ -787,27 +787,47 @@ impl ProofDb {
     async fn execute(&mut self, chunk: &Chunk<'_>, index: &mut usize) -> Result<(), ProofError> {
         let started = Instant::now();
         let client = &self.client;
-        let transactional = chunk.segment.transactional();
-        if transactional {
-            client.batch_execute("BEGIN").await?;
-        }
-        for step in &chunk.steps {
-            *index += 1;
-            if let Err(e) = client.batch_execute(&step.sql).await {
-                if transactional {
-                    let _ = client.batch_execute("ROLLBACK").await;
+        let failed = |k: usize, e: &tokio_postgres::Error| {
+            let step = chunk.steps.get(k);
+            ProofError::Statement {
+                index: *index + k + 1,
+                object: step.map(|s| s.object.clone()).unwrap_or_default(),
+                message: describe(e),
+                statement: step.map(|s| s.sql.clone()).unwrap_or_default(),
+            }
+        };
+        if chunk.segment.transactional() {
+            // Pipelined: `BEGIN` and every statement are sent at once, without waiting for each
+            // answer (75 statements on the 1,000-table benchmark, a round trip each otherwise).
+            // In the transaction block a failing statement makes every later one fail with
+            // "current transaction is aborted", so the first error in order is the statement's.
+            let sent = std::iter::once("BEGIN")
+                .chain(chunk.steps.iter().map(|s| s.sql.as_str()))
+                .map(|sql| client.batch_execute(sql));
+            let results = futures_util::future::join_all(sent).await;
+            let mut results = results.into_iter();
+            let begun = results.next().unwrap_or(Ok(()));
+            let first_error = results
+                .enumerate()
+                .find_map(|(k, r)| r.err().map(|e| (k, e)));
+            if begun.is_err() || first_error.is_some() {
+                let _ = client.batch_execute("ROLLBACK").await;
+            }
+            begun?;
+            if let Some((k, e)) = first_error {
+                return Err(failed(k, &e));
+            }
+            client.batch_execute("COMMIT").await?;
+        } else {
+            // One at a time: outside a transaction block a statement after a failing one would
+            // still run.
+            for (k, step) in chunk.steps.iter().enumerate() {
+                if let Err(e) = client.batch_execute(&step.sql).await {
+                    return Err(failed(k, &e));
                 }
-                return Err(ProofError::Statement {
-                    index: *index,
-                    object: step.object.clone(),
-                    message: describe(&e),
-                    statement: step.sql.clone(),
-                });
             }
         }
-        if transactional {
-            client.batch_execute("COMMIT").await?;
-        }
+        *index += chunk.steps.len();
         self.introspected = false;
         self.timings.apply += started.elapsed();
         Ok(())
