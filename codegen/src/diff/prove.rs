@@ -329,8 +329,9 @@ pub fn spare_name(template: &str) -> String {
 /// seeded=<indexes of the seed statements that inserted their row>`.
 const TEMPLATE_MARKER: &str = "jobpilot proof template";
 
-/// What a template holds (v2: its catalogs are analysed) and how its comment reads; part of the
-/// key, so a change of either makes other names.
+/// What a template holds (v2: its catalogs are analysed), how its comment reads and how its name
+/// is made (v3: from the start state's model, not its rendered script); part of the key, so a
+/// change of any makes other names.
 const TEMPLATE_FORMAT: &str = "proof-template-v3";
 
 /// How many template databases are kept on a server: building one drops the oldest beyond
